@@ -1,3 +1,62 @@
-"""freshbooks_orm: a Django-style ORM for the FreshBooks accounting API."""
+"""freshbooks_orm: a Django-style ORM for the FreshBooks accounting API.
+
+>>> from freshbooks_orm import Invoice
+>>> qs = Invoice.objects.filter(v3_status="sent", date_min="2024-01-01")   # no I/O yet
+
+See README.rst for the tour.
+"""
+
+import logging
 
 __version__ = "0.1.0"
+
+logging.getLogger("freshbooks_orm").addHandler(logging.NullHandler())
+
+from .errors import (  # noqa: E402
+    AuthenticationError,
+    ConfigurationError,
+    FreshBooksError,
+    InvalidFilterValue,
+    MultipleObjectsReturned,
+    NotFound,
+    PermissionDenied,
+    RateLimitError,
+    ReadOnlyFieldError,
+    ServerError,
+    TransportError,
+    UncertainWriteError,
+    UnknownFilterError,
+    ValidationError,
+)
+from .invoices import V3_STATUSES, Invoice, InvoiceLine, InvoiceStatus, VisState  # noqa: E402
+from .queryset import QuerySet  # noqa: E402
+from .transport import Client, RetryPolicy, configure  # noqa: E402
+from .types import Money  # noqa: E402
+
+__all__ = [
+    "V3_STATUSES",
+    "AuthenticationError",
+    "Client",
+    "ConfigurationError",
+    "FreshBooksError",
+    "InvalidFilterValue",
+    "Invoice",
+    "InvoiceLine",
+    "InvoiceStatus",
+    "Money",
+    "MultipleObjectsReturned",
+    "NotFound",
+    "PermissionDenied",
+    "QuerySet",
+    "RateLimitError",
+    "ReadOnlyFieldError",
+    "RetryPolicy",
+    "ServerError",
+    "TransportError",
+    "UncertainWriteError",
+    "UnknownFilterError",
+    "ValidationError",
+    "VisState",
+    "__version__",
+    "configure",
+]

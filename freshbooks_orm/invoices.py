@@ -1,0 +1,242 @@
+"""Invoices and their lines: declarations from FreshBooks' invoices API reference.
+
+Field kinds follow the reference's three tables (computed, writable on create, writable).
+``email`` is not in those tables but appears in every documented create request, so it is
+declared create-only.  ``vis_state`` is a state field: ``delete()``, ``restore()`` and
+``archive()`` change it, alone, because FreshBooks drops every other key of a PUT carrying it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from decimal import Decimal
+from typing import Any
+
+from .model import Model, computed, create_only, lines_of, resource, state, writable
+from .query import (
+    BoolFilter,
+    DateFilter,
+    EqualsFilter,
+    InFilter,
+    ResourceSpec,
+    encode_choice,
+    encode_enum,
+)
+from .query import encode_decimal as dec
+from .query import encode_int as int_
+from .types import (
+    BOOL,
+    DATE,
+    DECIMAL,
+    DECIMAL_STRING,
+    EASTERN_DATETIME,
+    INT,
+    MONEY,
+    STR,
+    ChoiceType,
+    EnumType,
+    Money,
+)
+
+__all__ = ["V3_STATUSES", "Invoice", "InvoiceLine", "InvoiceStatus", "VisState"]
+
+
+class InvoiceStatus(enum.IntEnum):
+    """The ``status`` codes of the reference's Invoice Statuses table."""
+
+    DISPUTED = 0
+    DRAFT = 1
+    SENT = 2
+    VIEWED = 3
+    PAID = 4
+    AUTO_PAID = 5
+    RETRY = 6
+    FAILED = 7
+    PARTIAL = 8
+
+
+class VisState(enum.IntEnum):
+    ACTIVE = 0
+    DELETED = 1
+    ARCHIVED = 2
+
+
+#: The reference's v3 status table, in its order.
+V3_STATUSES = (
+    "created", "draft", "sent", "viewed", "failed", "retry", "success", "autopaid", "paid",
+    "partial", "disputed", "resolved", "overdue", "deposit-partial", "deposit-paid", "declined",
+    "pending",
+)  # fmt: skip
+
+INCLUDES = (
+    "audit_logs", "client_audits", "comments", "contacts", "direct_links", "lines", "owner",
+    "latest_journal_entry", "allowed_gateways", "late_fee", "presentation", "late_reminders",
+    "system",
+)  # fmt: skip
+
+_STATUS = EnumType(InvoiceStatus)
+_status = encode_enum(_STATUS)
+_vis = encode_enum(EnumType(VisState))
+
+INVOICE_FILTERS = {
+    f.name: f
+    for f in (
+        EqualsFilter("invoiceid", int_),
+        InFilter("invoiceids", int_),
+        EqualsFilter("invoice_number"),
+        EqualsFilter("invoice_number_like", doc="invoice number contains"),
+        EqualsFilter("notes", doc="notes contain"),
+        EqualsFilter("statusid", _status),
+        InFilter("statusids", _status),
+        EqualsFilter("v3_status", encode_choice(V3_STATUSES)),
+        EqualsFilter("currency_code"),
+        EqualsFilter("currency"),
+        DateFilter("date_min", doc="create_date >= value"),
+        DateFilter("date_max", doc="create_date < value"),
+        EqualsFilter("total_min", dec, doc="amount >= value"),
+        EqualsFilter("total_max", dec, doc="amount < value"),
+        EqualsFilter("po_number", doc="po_number contains"),
+        EqualsFilter("customerid", int_),
+        InFilter("customerids", int_),
+        EqualsFilter("parentid", int_),
+        BoolFilter("paid"),
+        BoolFilter("outstanding"),
+        DateFilter("updated_min", doc="updated >= value (day granularity)"),
+        DateFilter("updated_max", doc="updated < value (day granularity)"),
+        EqualsFilter("item_name", doc="a line name contains"),
+        EqualsFilter("item_description", doc="a line description contains"),
+        EqualsFilter("projectid", int_),
+        EqualsFilter("outstanding_min", dec, doc="outstanding amount > value"),
+        EqualsFilter("vis_state", _vis),
+    )
+}
+
+INVOICE_LOOKUPS = {
+    "id": "invoiceid",
+    "pk": "invoiceid",
+    "id__in": "invoiceids",
+    "pk__in": "invoiceids",
+    "invoiceid__in": "invoiceids",
+    "invoice_number__contains": "invoice_number_like",
+    "notes__contains": "notes",
+    "po_number__contains": "po_number",
+    "status": "statusid",
+    "status__in": "statusids",
+    "customerid__in": "customerids",
+    "parent": "parentid",
+    "create_date__gte": "date_min",
+    "create_date__lt": "date_max",
+    "updated__gte": "updated_min",
+    "updated__lt": "updated_max",
+    "amount__gte": "total_min",
+    "amount__lt": "total_max",
+}
+
+INVOICE_SPEC = ResourceSpec(
+    name="Invoice",
+    path="invoices/invoices",
+    single_key="invoice",
+    list_key="invoices",
+    filters=INVOICE_FILTERS,
+    lookups=INVOICE_LOOKUPS,
+    includes=INCLUDES,
+    sorts={"create_date": "invoice_date_asc", "-create_date": "invoice_date_desc"},
+)
+
+
+@resource(pk="lineid", repr_fields=("lineid", "name", "qty", "unit_cost", "amount"))
+class InvoiceLine(Model):
+    """One line of an invoice. ``amount`` and ``updated`` are computed by FreshBooks."""
+
+    lineid: int | None = computed(INT)
+    amount: Money | None = computed(MONEY)
+    updated: dt.datetime | None = computed(EASTERN_DATETIME)
+    type: int | None = writable(INT)
+    expenseid: int | None = writable(INT)
+    qty: Decimal | None = writable(DECIMAL)
+    unit_cost: Money | None = writable(MONEY)
+    description: str | None = writable(STR)
+    name: str | None = writable(STR)
+    taxName1: str | None = writable(STR)
+    taxAmount1: Decimal | None = writable(DECIMAL)
+    taxName2: str | None = writable(STR)
+    taxAmount2: Decimal | None = writable(DECIMAL)
+
+    def _line_payload(self) -> dict[str, Any]:
+        payload = super()._line_payload()
+        if self.type != 1:
+            payload.pop("expenseid", None)  # "required when type is 1, otherwise excluded"
+        return payload
+
+
+@resource(INVOICE_SPEC, pk="id", repr_fields=("id", "invoice_number", "v3_status", "amount"))
+class Invoice(Model):
+    """A FreshBooks invoice. ``Invoice.objects`` is its queryset."""
+
+    # computed (read only)
+    invoiceid: int | None = computed(INT)
+    id: int | None = computed(INT)
+    accounting_systemid: str | None = computed(STR)
+    accountid: str | None = computed(STR)
+    amount: Money | None = computed(MONEY)
+    paid: Money | None = computed(MONEY)
+    outstanding: Money | None = computed(MONEY)
+    discount_total: Money | None = computed(MONEY)
+    description: str | None = computed(STR)
+    current_organization: str | None = computed(STR)
+    due_date: dt.date | None = computed(DATE)
+    date_paid: dt.date | None = computed(DATE)
+    # writable on create
+    ownerid: int | None = create_only(INT)
+    estimateid: int | None = create_only(INT)
+    basecampid: int | None = create_only(INT)
+    sentid: int | None = create_only(INT)
+    status: InvoiceStatus | None = create_only(_STATUS)
+    parent: int | None = create_only(INT)
+    created_at: dt.datetime | None = create_only(EASTERN_DATETIME)
+    updated: dt.datetime | None = create_only(EASTERN_DATETIME)
+    display_status: str | None = create_only(STR)
+    autobill_status: str | None = create_only(STR)
+    payment_status: str | None = create_only(STR)
+    last_order_status: str | None = create_only(STR)
+    dispute_status: str | None = create_only(STR)
+    deposit_status: str | None = create_only(STR)
+    auto_bill: bool | None = create_only(BOOL)
+    v3_status: str | None = create_only(ChoiceType(V3_STATUSES, "v3 status"))
+    email: str | None = create_only(STR)
+    # writable
+    invoice_number: str | None = writable(STR)
+    customerid: int | None = writable(INT)
+    create_date: dt.date | None = writable(DATE)
+    generation_date: dt.date | None = writable(DATE)
+    discount_value: Decimal | None = writable(DECIMAL_STRING)
+    discount_description: str | None = writable(STR)
+    po_number: str | None = writable(STR)
+    template: str | None = writable(STR)
+    currency_code: str | None = writable(STR)
+    language: str | None = writable(STR)
+    terms: str | None = writable(STR)
+    notes: str | None = writable(STR)
+    address: str | None = writable(STR)
+    return_uri: str | None = writable(STR)
+    deposit_amount: Money | None = writable(MONEY)
+    deposit_percentage: Decimal | None = writable(DECIMAL_STRING)
+    gmail: bool | None = writable(BOOL)
+    show_attachments: bool | None = writable(BOOL)
+    ext_archive: int | None = writable(INT)
+    street: str | None = writable(STR)
+    street2: str | None = writable(STR)
+    city: str | None = writable(STR)
+    province: str | None = writable(STR)
+    code: str | None = writable(STR)
+    country: str | None = writable(STR)
+    organization: str | None = writable(STR)
+    fname: str | None = writable(STR)
+    lname: str | None = writable(STR)
+    vat_name: str | None = writable(STR)
+    vat_number: str | None = writable(STR)
+    due_offset_days: int | None = writable(INT)
+    lines: list[InvoiceLine] = lines_of(InvoiceLine)
+    # state: changed only by delete(), restore(), archive()
+    vis_state: VisState | None = state(EnumType(VisState))

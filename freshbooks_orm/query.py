@@ -1,0 +1,258 @@
+"""Pure query building: filter declarations and an immutable ``Query`` that compiles to params.
+
+Nothing here does I/O.  A ``Query`` is a value: every ``with_*`` method returns a new one, and
+``list_params(page, per_page)`` gives the exact query pairs the list request will carry.
+
+The FreshBooks server silently ignores filter names it does not know and then returns every
+row, so a filter is only accepted when the resource declares it; anything else raises
+``UnknownFilterError`` naming the closest valid name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import attrs
+
+from .errors import InvalidFilterValue, UnknownFilterError, closest
+from .types import EnumType, to_date, to_decimal
+
+__all__ = [
+    "BoolFilter",
+    "DateFilter",
+    "EqualsFilter",
+    "Filter",
+    "InFilter",
+    "Query",
+    "ResourceSpec",
+]
+
+Params = tuple[tuple[str, str], ...]
+
+
+# --- value encoders: Python value -> query-string text -------------------------------------------
+
+
+def encode_int(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError(f"expected an integer id, got {value!r}")
+    text = str(value).strip()
+    if not text.lstrip("-").isdigit():
+        raise ValueError(f"expected an integer id, got {value!r}")
+    return str(int(text))
+
+
+def encode_str(value: Any) -> str:
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        raise ValueError(f"expected a string, got {value!r}")
+    text = str(value)
+    if not text:
+        raise ValueError("an empty string would match every row")
+    return text
+
+
+def encode_decimal(value: Any) -> str:
+    try:
+        return format(to_decimal(value), "f")
+    except (TypeError, ValueError) as exc:
+        raise ValueError(str(exc)) from None
+
+
+def encode_date(value: Any) -> str:
+    try:
+        return to_date(value).isoformat()
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{exc} (give a date, a datetime or a YYYY-MM-DD string)") from None
+
+
+def encode_choice(choices: Iterable[str]) -> Callable[[Any], str]:
+    valid = tuple(choices)
+
+    def encode(value: Any) -> str:
+        if value not in valid:
+            raise ValueError(f"{value!r} is not one of: {', '.join(valid)}")
+        return str(value)
+
+    return encode
+
+
+def encode_enum(enum_type: EnumType) -> Callable[[Any], str]:
+    def encode(value: Any) -> str:
+        return str(int(enum_type.coerce(value)))
+
+    return encode
+
+
+# --- filter kinds ----------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Filter:
+    """A filter the API documents: ``search[<name>]=<value>``."""
+
+    name: str
+    encode: Callable[[Any], str] = encode_str
+    doc: str = ""
+
+    def pairs(self, value: Any) -> Params:
+        return ((f"search[{self.name}]", self.encode(value)),)
+
+
+@attrs.frozen
+class EqualsFilter(Filter):
+    """Exact match (also used for the API's "like" filters, which share the wire form)."""
+
+
+@attrs.frozen
+class DateFilter(Filter):
+    """A between-filter on a date: ``YYYY-MM-DD`` from a date, datetime or parseable string."""
+
+    encode: Callable[[Any], str] = encode_date
+
+
+@attrs.frozen
+class InFilter(Filter):
+    """Matches any of a list: ``search[<name>][]=a&search[<name>][]=b``."""
+
+    def pairs(self, value: Any) -> Params:
+        if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+            raise ValueError(f"expected a list of values, got {value!r}")
+        return tuple((f"search[{self.name}][]", self.encode(v)) for v in value)
+
+
+@attrs.frozen
+class BoolFilter(Filter):
+    """true/false filters (``paid``, ``outstanding``).
+
+    Their encoding is not documented; FreshBooks' own SDK sends them as top-level ``name=true``
+    rather than inside ``search[...]``, and so do we.
+    """
+
+    def pairs(self, value: Any) -> Params:
+        if not isinstance(value, bool):
+            raise ValueError(f"expected True or False, got {value!r}")
+        return ((self.name, "true" if value else "false"),)
+
+
+@attrs.frozen
+class ResourceSpec:
+    """What a resource declares for querying: its path, envelope keys, filters, includes, sorts."""
+
+    name: str
+    path: str  # below /accounting/account/<account_id>/, e.g. "invoices/invoices"
+    single_key: str
+    list_key: str
+    filters: Mapping[str, Filter]
+    lookups: Mapping[str, str] = attrs.field(factory=dict)  # django-style name -> filter name
+    includes: tuple[str, ...] = ()
+    sorts: Mapping[str, str] = attrs.field(factory=dict)  # order_by argument -> sort value
+    max_per_page: int = 100
+
+    def resolve(self, name: str) -> Filter:
+        """Return the filter for a filter or lookup name, or raise ``UnknownFilterError``."""
+        target = self.lookups.get(name, name)
+        try:
+            return self.filters[target]
+        except KeyError:
+            valid = sorted({*self.filters, *self.lookups})
+            hint = closest(name, valid)
+            did_you_mean = f" Did you mean {hint!r}?" if hint else ""
+            raise UnknownFilterError(
+                f"{self.name} has no filter {name!r}: the API would ignore it and return every "
+                f"{self.single_key}.{did_you_mean} Valid filters: {', '.join(valid)}."
+            ) from None
+
+    def list_path(self, account_id: str) -> str:
+        return f"/accounting/account/{account_id}/{self.path}"
+
+    def detail_path(self, account_id: str, pk: int | str) -> str:
+        return f"/accounting/account/{account_id}/{self.path}/{pk}"
+
+
+@attrs.frozen
+class Query:
+    """An immutable list query. Each ``with_*`` returns a new Query."""
+
+    spec: ResourceSpec
+    filters: tuple[tuple[str, Params], ...] = ()  # (filter name, its pairs), in the order given
+    includes: tuple[str, ...] = ()
+    sort: str | None = None
+    empty: bool = False  # an ``__in=[]`` filter: matches nothing, so nothing is sent
+
+    def with_filters(self, **kwargs: Any) -> Query:
+        current = dict(self.filters)
+        empty = self.empty
+        for key, value in kwargs.items():
+            flt = self.spec.resolve(key)
+            try:
+                pairs = flt.pairs(value)
+            except (TypeError, ValueError) as exc:
+                raise InvalidFilterValue(f"bad value for filter {key!r}: {exc}") from None
+            if isinstance(flt, InFilter) and not pairs:
+                empty = True  # the server would read an empty list as "no filter" and match all
+            previous = current.get(flt.name)
+            if previous is not None and previous != pairs:
+                raise InvalidFilterValue(
+                    f"filter {flt.name!r} (from {key!r}) is already set to a different value; "
+                    f"the API takes one value per filter"
+                )
+            current[flt.name] = pairs
+        return attrs.evolve(self, filters=tuple(current.items()), empty=empty)
+
+    def with_includes(self, *names: str) -> Query:
+        for name in names:
+            if name not in self.spec.includes:
+                hint = closest(name, self.spec.includes)
+                did_you_mean = f" Did you mean {hint!r}?" if hint else ""
+                raise InvalidFilterValue(
+                    f"{self.spec.name} has no include {name!r}.{did_you_mean} "
+                    f"Valid includes: {', '.join(self.spec.includes)}."
+                )
+        merged = tuple(dict.fromkeys((*self.includes, *names)))
+        return attrs.evolve(self, includes=merged)
+
+    def with_sort(self, field: str) -> Query:
+        try:
+            sort = self.spec.sorts[field]
+        except KeyError:
+            raise InvalidFilterValue(
+                f"{self.spec.name} cannot be ordered by {field!r}: the API honours only "
+                f"{', '.join(repr(s) for s in self.spec.sorts)}."
+            ) from None
+        return attrs.evolve(self, sort=sort)
+
+    def has_filter(self, name: str) -> bool:
+        return any(n == name for n, _ in self.filters)
+
+    @property
+    def filter_params(self) -> Params:
+        return tuple(pair for _, pairs in self.filters for pair in pairs)
+
+    def include_params(self) -> Params:
+        return tuple(("include[]", name) for name in self.includes)
+
+    def list_params(self, page: int | None = None, per_page: int | None = None) -> Params:
+        """The query pairs of a list request for one page."""
+        params: list[tuple[str, str]] = [*self.filter_params, *self.include_params()]
+        if self.sort:
+            params.append(("sort", self.sort))
+        if page is not None:
+            params.append(("page", str(page)))
+        if per_page is not None:
+            params.append(("per_page", str(per_page)))
+        return tuple(params)
+
+
+def page_window(low: int, high: int, max_per_page: int) -> tuple[int, int] | None:
+    """Return ``(page, per_page)`` of one page that holds rows ``[low, high)``, or None.
+
+    The smallest fitting page size is chosen so no more rows than needed cross the wire.
+    """
+    count = high - low
+    if count <= 0:
+        return None
+    for per_page in range(count, max_per_page + 1):
+        if low // per_page == (high - 1) // per_page:
+            return low // per_page + 1, per_page
+    return None

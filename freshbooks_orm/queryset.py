@@ -1,0 +1,379 @@
+"""Lazy, chainable querysets with Django's contract and the fewest requests FreshBooks allows.
+
+Nothing touches the network until a queryset is evaluated (iteration, ``len``, ``bool``,
+``list``, indexing, ``count``, ``exists``, ``first``, ``get``).  Chaining returns a new queryset.
+An evaluated queryset caches its rows and answers ``len``/``count``/``exists``/indexing from
+the cache.  Request counts:
+
+=========================  ==================================================================
+``count()``                one request (``per_page=1``, read ``total``)
+``exists()``, ``first()``  one request
+``qs[i]``                  one request (``per_page=1``, ``page=i+1``)
+``qs[a:b]``                one request when some page size <= 100 holds rows a..b-1
+iteration, ``len``         ``ceil(N / 100)`` requests at ``per_page=100``
+``get(pk)``                one GET of the single resource
+``iterator()``             streams page by page and keeps nothing
+=========================  ==================================================================
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+
+from .errors import FreshBooksError, NotFound
+from .query import Query, page_window
+from .transport import Client, default_client
+
+if TYPE_CHECKING:
+    from .batch import BatchResult
+    from .model import Model
+
+__all__ = ["QuerySet"]
+
+M = TypeVar("M", bound="Model")
+PK_LOOKUPS = ("pk", "id", "invoiceid")
+
+
+class QuerySet(Generic[M]):
+    """A lazy list query over one resource."""
+
+    def __init__(self, model: type[M], query: Query | None = None, client: Client | None = None):
+        spec = model._resource
+        if spec is None:
+            raise TypeError(f"{model.__name__} has no list endpoint")
+        self.model = model
+        self._query = query if query is not None else Query(spec)
+        self._client = client
+        self._low = 0
+        self._high: int | None = None
+        self._cache: list[M] | None = None
+
+    def __repr__(self) -> str:
+        if self._cache is not None:
+            return f"<QuerySet {self._cache[:5]!r}{'...' if len(self._cache) > 5 else ''}>"
+        return f"<QuerySet {self.model.__name__} {list(self._query.list_params())} (unevaluated)>"
+
+    # --- chaining --------------------------------------------------------------------------------
+
+    def _clone(self, query: Query | None = None, client: Client | None = None) -> QuerySet[M]:
+        qs: QuerySet[M] = QuerySet(self.model, query or self._query, client or self._client)
+        qs._low, qs._high = self._low, self._high
+        return qs
+
+    def _not_sliced(self, action: str) -> None:
+        if self._low or self._high is not None:
+            raise TypeError(f"cannot {action} a queryset once a slice has been taken")
+
+    def all(self) -> QuerySet[M]:
+        """Return a new queryset over the same rows (without the cache)."""
+        return self._clone()
+
+    def filter(self, **filters: Any) -> QuerySet[M]:
+        """Return a new queryset narrowed by API filters; unknown names raise at once."""
+        self._not_sliced("filter")
+        return self._clone(self._query.with_filters(**filters))
+
+    def include(self, *names: str) -> QuerySet[M]:
+        """Return a new queryset that asks for sub-objects (``include[]=lines``)."""
+        return self._clone(self._query.with_includes(*names))
+
+    def order_by(self, field: str) -> QuerySet[M]:
+        """Return a new queryset sorted by ``field`` (``"create_date"`` or ``"-create_date"``)."""
+        self._not_sliced("reorder")
+        return self._clone(self._query.with_sort(field))
+
+    def using(self, client: Client) -> QuerySet[M]:
+        """Return a new queryset that talks through ``client``; its objects remember it."""
+        return self._clone(client=client)
+
+    @property
+    def query(self) -> Query:
+        return self._query
+
+    # --- compiling -------------------------------------------------------------------------------
+
+    def _get_client(self) -> Client:
+        return self._client or default_client()
+
+    def _first_window(self) -> tuple[int, int]:
+        if self._high is not None:
+            window = page_window(self._low, self._high, self._query.spec.max_per_page)
+            if window is not None:
+                return window
+        per_page = self._query.spec.max_per_page
+        return self._low // per_page + 1, per_page
+
+    @property
+    def url(self) -> str:
+        """The exact URL evaluating this queryset sends first (no I/O)."""
+        client = self._get_client()
+        page, per_page = self._first_window()
+        return client.url(
+            self._query.spec.list_path(client.account_id), self._query.list_params(page, per_page)
+        )
+
+    # --- fetching --------------------------------------------------------------------------------
+
+    def _fetch(self, client: Client, page: int, per_page: int) -> tuple[list[Any], int, int]:
+        """One list request: (raw rows, total, pages)."""
+        spec = self._query.spec
+        body = client.request(
+            "GET", spec.list_path(client.account_id), params=self._query.list_params(page, per_page)
+        )
+        try:
+            result = body["response"]["result"]
+            rows = result[spec.list_key]
+        except (KeyError, TypeError):
+            raise FreshBooksError(
+                f"list answer without response.result.{spec.list_key}", body=body
+            ) from None
+        total = int(result.get("total", len(rows)))
+        pages = int(result.get("pages", 1 if rows else 0))
+        return rows, total, pages
+
+    def _hydrate(self, rows: list[Any], client: Client) -> list[M]:
+        from_wire = self.model.from_wire
+        return [from_wire(row, client) for row in rows]
+
+    def _pages(self, prefetch: int = 0) -> Iterator[list[M]]:
+        """Yield hydrated pages covering rows [low, high) with the fewest requests."""
+        if self._query.empty or (self._high is not None and self._high <= self._low):
+            return
+        client = self._get_client()
+        low, high = self._low, self._high
+        page, per_page = self._first_window()
+        rows, _total, pages = self._fetch(client, page, per_page)
+        skip = low - (page - 1) * per_page
+        wanted = None if high is None else high - low
+        chunk = rows[skip:] if wanted is None else rows[skip : skip + wanted]
+        yield self._hydrate(chunk, client)
+        if wanted is not None:
+            wanted -= len(chunk)
+        if (wanted is not None and wanted <= 0) or page >= pages or len(rows) < per_page:
+            return
+        last = pages if wanted is None else min(pages, (high - 1) // per_page + 1)  # type: ignore[operator]
+        for rows in self._following(client, range(page + 1, last + 1), per_page, prefetch):
+            chunk = rows if wanted is None else rows[:wanted]
+            if chunk:
+                yield self._hydrate(chunk, client)
+            if wanted is not None:
+                wanted -= len(chunk)
+                if wanted <= 0:
+                    return
+            if len(rows) < per_page:
+                return
+
+    def _following(
+        self, client: Client, page_numbers: range, per_page: int, prefetch: int
+    ) -> Iterator[list[Any]]:
+        if prefetch <= 0:
+            for number in page_numbers:
+                yield self._fetch(client, number, per_page)[0]
+            return
+        # Fetch ahead in a pool once the page count is known; yield strictly in order.
+        with ThreadPoolExecutor(max_workers=prefetch) as pool:
+            pending: collections.deque[Future[tuple[list[Any], int, int]]] = collections.deque()
+            numbers = iter(page_numbers)
+            try:
+                for number in numbers:
+                    pending.append(pool.submit(self._fetch, client, number, per_page))
+                    if len(pending) >= prefetch:
+                        break
+                while pending:
+                    rows = pending.popleft().result()[0]
+                    next_number = next(numbers, None)
+                    if next_number is not None:
+                        pending.append(pool.submit(self._fetch, client, next_number, per_page))
+                    yield rows
+            finally:
+                for future in pending:
+                    future.cancel()
+
+    def iterator(self, prefetch: int = 0) -> Iterator[M]:
+        """Stream the rows page by page without caching them.
+
+        ``prefetch=N`` fetches up to N pages ahead in a thread pool (for high-latency links);
+        rows still come out in order.
+        """
+        for page in self._pages(prefetch=prefetch):
+            yield from page
+
+    def _fetch_all(self) -> list[M]:
+        if self._cache is None:
+            cache: list[M] = []
+            for page in self._pages():
+                cache.extend(page)
+            self._cache = cache
+        return self._cache
+
+    # --- evaluation ------------------------------------------------------------------------------
+
+    def __iter__(self) -> Iterator[M]:
+        return iter(self._fetch_all())
+
+    def __len__(self) -> int:
+        return len(self._fetch_all())
+
+    def __bool__(self) -> bool:
+        return bool(self._fetch_all())
+
+    @overload
+    def __getitem__(self, key: int) -> M: ...
+
+    @overload
+    def __getitem__(self, key: slice) -> QuerySet[M] | list[M]: ...
+
+    def __getitem__(self, key: int | slice) -> M | QuerySet[M] | list[M]:
+        if isinstance(key, slice):
+            if (key.start is not None and key.start < 0) or (key.stop is not None and key.stop < 0):
+                raise ValueError("negative indexing is not supported")
+            if self._cache is not None:
+                return self._cache[key]
+            start = self._low + (key.start or 0)
+            stop = None if key.stop is None else self._low + key.stop
+            if self._high is not None:
+                stop = self._high if stop is None else min(stop, self._high)
+            qs = self._clone()
+            qs._low, qs._high = start, stop
+            if key.step not in (None, 1):
+                return list(qs)[:: key.step]
+            return qs
+        if not isinstance(key, int):
+            raise TypeError(
+                f"queryset indices must be integers or slices, not {type(key).__name__}"
+            )
+        if key < 0:
+            raise ValueError("negative indexing is not supported")
+        if self._cache is not None:
+            return self._cache[key]
+        position = self._low + key
+        if self._high is not None and position >= self._high:
+            raise IndexError("queryset index out of range")
+        qs = self._clone()
+        qs._low, qs._high = position, position + 1
+        rows = qs._fetch_all()
+        if not rows:
+            raise IndexError("queryset index out of range")
+        return rows[0]
+
+    def count(self) -> int:
+        """Number of rows: from the cache, or one ``per_page=1`` request."""
+        if self._cache is not None:
+            return len(self._cache)
+        if self._query.empty:
+            return 0
+        client = self._get_client()
+        _rows, total, _pages = self._fetch(client, 1, 1)
+        high = total if self._high is None else min(total, self._high)
+        return max(0, high - self._low)
+
+    def exists(self) -> bool:
+        """Whether any row matches: from the cache, or one request."""
+        if self._cache is not None:
+            return bool(self._cache)
+        return self.first() is not None
+
+    def first(self) -> M | None:
+        """The first row or None: from the cache, or one request."""
+        if self._cache is not None:
+            return self._cache[0] if self._cache else None
+        try:
+            return self[0]
+        except IndexError:
+            return None
+
+    def get(self, *args: Any, **filters: Any) -> M:
+        """The one object matching ``pk`` or ``filters``.
+
+        ``get(pk)`` is one GET of the single resource; ``get(**filters)`` one list request.
+        Raises ``Model.DoesNotExist`` or ``Model.MultipleObjectsReturned``.
+        """
+        if args:
+            if len(args) != 1 or filters:
+                raise TypeError("get() takes one primary key, or filters by name, not both")
+            return self._get_pk(args[0])
+        if len(filters) == 1 and next(iter(filters)) in PK_LOOKUPS:
+            return self._get_pk(next(iter(filters.values())))
+        qs = self.filter(**filters)
+        if qs._query.empty:
+            raise self.model.DoesNotExist(f"no {self.model.__name__} matches {filters!r}")
+        client = qs._get_client()
+        rows, total, _pages = qs._fetch(client, 1, 2)
+        if not rows:
+            raise self.model.DoesNotExist(f"no {self.model.__name__} matches {filters!r}")
+        if total > 1 or len(rows) > 1:
+            raise self.model.MultipleObjectsReturned(
+                f"get() found {total} {self.model.__name__} objects matching {filters!r}, not one"
+            )
+        return qs._hydrate(rows, client)[0]
+
+    def _get_pk(self, pk: Any) -> M:
+        self._not_sliced("get() from")
+        if self._query.filters:  # honour the narrowing: one list request with the id added
+            return self.get(
+                **{"invoiceid" if "invoiceid" in self._query.spec.filters else "id": pk}
+            )
+        spec = self._query.spec
+        client = self._get_client()
+        try:
+            body = client.request(
+                "GET",
+                spec.detail_path(client.account_id, _check_pk(pk)),
+                params=self._query.include_params() or None,
+            )
+        except NotFound as exc:
+            raise self.model.DoesNotExist(
+                f"{self.model.__name__} {pk} does not exist",
+                status_code=exc.status_code,
+                errno=exc.errno,
+                field=exc.field,
+                errors=exc.errors,
+                body=exc.body,
+                method=exc.method,
+                path=exc.path,
+            ) from None
+        try:
+            row = body["response"]["result"][spec.single_key]
+        except (KeyError, TypeError):
+            raise FreshBooksError(f"answer without response.result.{spec.single_key}", body=body)
+        return self.model.from_wire(row, client)
+
+    def create(self, **fields: Any) -> M:
+        """Build an object from ``fields`` and POST it; return it saved."""
+        obj = self.model(**fields)
+        obj.save(using=self._client)
+        return obj
+
+    # --- batch writes (see freshbooks_orm.batch) -------------------------------------------------
+
+    def update(self, **kwargs: Any) -> BatchResult:
+        """Set fields on every matching object: one PUT each carrying only what changes.
+
+        Keyword arguments that are not fields are batch options: ``dry_run``, ``workers``,
+        ``journal``, ``progress``, ``note``.  See ``freshbooks_orm.batch.run``.
+        """
+        from .batch import OPTION_NAMES, run, set_fields
+
+        options = {k: kwargs.pop(k) for k in list(kwargs) if k in OPTION_NAMES}
+        return run(self, set_fields(self.model, kwargs), action="update", **options)
+
+    def delete(self, **options: Any) -> BatchResult:
+        """Soft-delete every matching object (one ``vis_state`` PUT each)."""
+        from .batch import run
+
+        return run(self, None, action="delete", **options)
+
+    def apply(self, fn: Any, **options: Any) -> BatchResult:
+        """Call ``fn(obj)`` on every matching object and save what it changed."""
+        from .batch import run
+
+        return run(self, fn, action="apply", **options)
+
+
+def _check_pk(pk: Any) -> int | str:
+    if isinstance(pk, bool) or not isinstance(pk, (int, str)) or not str(pk).strip().isdigit():
+        raise ValueError(f"a primary key is a positive integer, got {pk!r}")
+    return int(pk)

@@ -1,0 +1,273 @@
+"""``Sandbox``: a stateful in-process stand-in for the FreshBooks invoices API."""
+
+from __future__ import annotations
+
+import random
+import secrets
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from .auth import TokenRegistry
+from .seed import generate
+from .server import DROP, AppState, Fault, FaultQueue, SandboxServer
+from .store import Store
+
+__all__ = ["RecordedRequest", "Sandbox"]
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request the sandbox received, as answered.
+
+    ``path`` has no query string; ``query`` holds the parsed pairs in order (repeats kept);
+    ``json`` is the parsed JSON body (None if none or unparsable); ``status`` is what was
+    answered (0 for a dropped connection); ``form`` is the token endpoint's body (form or
+    JSON) with secret values replaced by ``"***"``.  The Authorization header is never kept.
+    """
+
+    method: str
+    path: str
+    query: tuple[tuple[str, str], ...]
+    json: Any
+    status: int
+    form: dict[str, str] | None = None
+
+    def query_dict(self) -> dict[str, list[str]]:
+        """The query pairs grouped by key."""
+        out: dict[str, list[str]] = {}
+        for key, value in self.query:
+            out.setdefault(key, []).append(value)
+        return out
+
+
+class Sandbox:
+    """A FreshBooks accounting API (invoices, identity, OAuth token) on 127.0.0.1.
+
+    >>> with Sandbox(invoices=200, seed=1) as sb:
+    ...     client = sb.client()
+    """
+
+    def __init__(
+        self,
+        invoices: int = 0,
+        seed: int = 0,
+        *,
+        account_id: str = "zDmNq",
+        extra_accounts: Iterable[str] = (),
+        port: int = 0,
+        latency: float = 0.0,
+    ) -> None:
+        if invoices < 0:
+            raise ValueError("invoices must be >= 0")
+        self.account_id = account_id
+        self.extra_accounts: tuple[str, ...] = tuple(
+            a for a in dict.fromkeys(extra_accounts) if a != account_id
+        )
+        self.seed = seed
+        self.latency = latency
+        self.requests: list[RecordedRequest] = []
+        self._requests_lock = threading.Lock()
+        customers, seeded = generate(invoices, seed, account_id)
+        self.store = Store(account_id, customers)
+        self.store.load(seeded)
+        stores = {account_id: self.store}
+        for extra in self.extra_accounts:
+            stores[extra] = Store(extra, customers)
+        self.stores = stores
+        rng = random.Random(f"sandbox-ids-{seed}")
+        self.client_id = f"sandbox-client-{rng.getrandbits(32):08x}"
+        self.client_secret = secrets.token_hex(16)
+        self.redirect_uri = "https://localhost/freshbooks/callback"
+        self._tokens = TokenRegistry(self.client_id, self.client_secret, self.redirect_uri)
+        first = self._tokens.issue()
+        self.access_token: str = first["access_token"]
+        self.refresh_token: str = first["refresh_token"]
+        self._faults = FaultQueue()
+        self._port = port
+        self._server: SandboxServer | None = None
+        self._thread: threading.Thread | None = None
+        self.identity = self._identity()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> Sandbox:
+        if self._server is not None:
+            return self
+        app = AppState(
+            stores=self.stores,
+            tokens=self._tokens,
+            faults=self._faults,
+            identity=self.identity,
+            record=self._record,
+            latency=lambda: self.latency,
+        )
+        self._server = SandboxServer(("127.0.0.1", self._port), app)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"freshbooks-sandbox-{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is None:
+            return
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> Sandbox:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the sandbox is not running; call start() first")
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    # ------------------------------------------------------------------ conveniences
+
+    def client(self, **kwargs: Any) -> Any:
+        """A ``freshbooks_orm.Client`` pointed at this sandbox."""
+        from freshbooks_orm import Client  # type: ignore[attr-defined,unused-ignore]
+
+        return Client(
+            access_token=self.access_token,
+            account_id=self.account_id,
+            base_url=self.url,
+            **kwargs,
+        )
+
+    @property
+    def invoices(self) -> dict[int, dict[str, Any]]:
+        """Deep copies of the main account's stored invoices (wire format, with lines)."""
+        return self.store.snapshot()
+
+    def fail_next(
+        self,
+        status: int | str,
+        body: dict[str, Any] | str | None = None,
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+        method: str | None = None,
+    ) -> None:
+        """Answer the next ``times`` matching requests with ``status`` (or ``"drop"``)."""
+        if status != DROP and not (isinstance(status, int) and 100 <= status <= 599):
+            raise ValueError(f"status must be an HTTP status code or {DROP!r}, not {status!r}")
+        if times < 1:
+            raise ValueError("times must be >= 1")
+        self._faults.push(
+            Fault(status, body, dict(headers or {}), times, method.upper() if method else None)
+        )
+
+    def clear_failures(self) -> None:
+        """Forget every pending ``fail_next`` injection."""
+        self._faults.clear()
+
+    # ------------------------------------------------------------------ OAuth helpers
+
+    @property
+    def token_lifetime(self) -> int:
+        return self._tokens.token_lifetime
+
+    @token_lifetime.setter
+    def token_lifetime(self, seconds: int) -> None:
+        self._tokens.token_lifetime = int(seconds)
+
+    def issue_tokens(self) -> dict[str, Any]:
+        """A fresh valid token response (access_token, refresh_token, expires_in, ...)."""
+        return self._tokens.issue()
+
+    def authorization_code(self) -> str:
+        """A single-use code for ``grant_type=authorization_code``."""
+        return self._tokens.authorization_code()
+
+    def expire_access_tokens(self) -> None:
+        """Every access token issued so far now answers 401."""
+        self._tokens.expire_all()
+
+    # ------------------------------------------------------------------ internals
+
+    def _record(
+        self,
+        method: str,
+        path: str,
+        query: tuple[tuple[str, str], ...],
+        body: Any,
+        status: int,
+        form: dict[str, str] | None,
+    ) -> None:
+        rec = RecordedRequest(method, path, query, body, status, form)
+        with self._requests_lock:
+            self.requests.append(rec)
+
+    def _identity(self) -> dict[str, Any]:
+        accounts = (self.account_id, *self.extra_accounts)
+        memberships = []
+        for i, acct in enumerate(accounts):
+            memberships.append(
+                {
+                    "id": 9001 + i,
+                    "role": "owner",
+                    "unacknowledged_change": False,
+                    "fasttrack_token": None,
+                    "business": {
+                        "id": 7001 + i,
+                        "business_uuid": f"00000000-0000-4000-8000-{7001 + i:012d}",
+                        "name": "Sandbox Co." if i == 0 else f"Sandbox Co. {i + 1}",
+                        "account_id": acct,
+                        "date_format": "mm/dd/yyyy",
+                        "address": {
+                            "street": "1 Sandbox Way",
+                            "city": "Toronto",
+                            "province": "Ontario",
+                            "country": "Canada",
+                            "postal_code": "M5V 2T6",
+                        },
+                        "phone_numbers": [],
+                        "business_clients": [],
+                    },
+                }
+            )
+        return {
+            "id": 4242,
+            "identity_id": 4242,
+            "identity_uuid": "00000000-0000-4000-8000-000000004242",
+            "first_name": "Sandy",
+            "last_name": "Box",
+            "email": "owner@sandbox.invalid",
+            "language": "en",
+            "confirmed_at": "2022-01-01T00:00:00Z",
+            "created_at": "2022-01-01T00:00:00Z",
+            "business_memberships": memberships,
+            "roles": [
+                {"id": 100 + i, "role": "admin", "systemid": 500 + i, "userid": 1, "accountid": a}
+                for i, a in enumerate(accounts)
+            ],
+        }

@@ -1,0 +1,364 @@
+"""The sandbox's HTTP layer: routing, auth, fault injection, request recording."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from .auth import OAuthError, TokenRegistry
+from .store import Store, StoreError, dumps, not_found, parse_includes, parse_list_query
+
+__all__ = ["DROP", "AppState", "Fault", "FaultQueue", "Reply", "SandboxServer", "dispatch"]
+
+DROP = "drop"
+TOKEN_PATH = "/auth/oauth/token"
+ME_PATH = "/auth/api/v1/users/me"
+_SECRET_FIELDS = ("client_secret", "refresh_token", "code", "access_token")
+_DEFAULT_ERRNO = {400: 1004, 403: 1003, 404: 1012, 409: 1004, 422: 1004}
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def json_reply(status: int, obj: Any, headers: dict[str, str] | None = None) -> Reply:
+    return Reply(status, dumps(obj), "application/json", dict(headers or {}))
+
+
+def error_reply(err: StoreError) -> Reply:
+    return json_reply(err.status, err.envelope())
+
+
+def default_error_body(status: int) -> dict[str, Any]:
+    """The envelope ``fail_next(status)`` sends when no body is given."""
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Error"
+    if status == 401:
+        return {"error": "unauthenticated", "error_description": phrase}
+    errno = _DEFAULT_ERRNO.get(status, 1000)
+    return StoreError(status, errno, None, phrase, None, None).envelope()
+
+
+@dataclass
+class Fault:
+    status: int | str
+    body: dict[str, Any] | str | None
+    headers: dict[str, str]
+    remaining: int
+    method: str | None
+
+    def reply(self) -> Reply:
+        assert isinstance(self.status, int)
+        if self.body is None:
+            return json_reply(self.status, default_error_body(self.status), self.headers)
+        if isinstance(self.body, str):
+            ctype = "text/html" if self.body.lstrip().startswith("<") else "text/plain"
+            return Reply(self.status, self.body.encode(), f"{ctype}; charset=utf-8", self.headers)
+        return json_reply(self.status, self.body, self.headers)
+
+
+class FaultQueue:
+    """Injected failures, consumed in order by matching requests.  Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+
+    def push(self, fault: Fault) -> None:
+        with self._lock:
+            self._faults.append(fault)
+
+    def take(self, method: str) -> Fault | None:
+        with self._lock:
+            for i, fault in enumerate(self._faults):
+                if fault.method is None or fault.method == method:
+                    fault.remaining -= 1
+                    if fault.remaining <= 0:
+                        del self._faults[i]
+                    return fault
+        return None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._faults)
+
+
+Query = tuple[tuple[str, str], ...]
+Recorder = Callable[[str, str, Query, Any, int, "dict[str, str] | None"], None]
+
+
+@dataclass
+class AppState:
+    """Everything the request handler needs; owned by :class:`~.Sandbox`."""
+
+    stores: dict[str, Store]
+    tokens: TokenRegistry
+    faults: FaultQueue
+    identity: dict[str, Any]
+    record: Recorder
+    latency: Callable[[], float]
+
+
+# --------------------------------------------------------------------------- routing
+
+
+def _redact(params: dict[str, Any]) -> dict[str, str]:
+    return {k: ("***" if k in _SECRET_FIELDS else str(v)) for k, v in params.items()}
+
+
+def _token_endpoint(app: AppState, params: dict[str, Any] | None) -> Reply:
+    if params is None:
+        err = OAuthError(400, "invalid_request", "The request body could not be parsed.")
+        return json_reply(err.status, err.body())
+    try:
+        return json_reply(200, app.tokens.grant(params))
+    except OAuthError as err:
+        return json_reply(err.status, err.body())
+
+
+def _invoice_body(body: Any) -> Any:
+    if not isinstance(body, dict) or "invoice" not in body:
+        raise StoreError(422, 1001, "invoice", "An invoice object is required.")
+    return body["invoice"]
+
+
+def dispatch(
+    app: AppState,
+    method: str,
+    path: str,
+    query: tuple[tuple[str, str], ...],
+    auth_header: str | None,
+    body: Any,
+    body_ok: bool,
+) -> Reply:
+    """Answer one (non-injected) request.  ``body`` is the parsed JSON body (or form dict)."""
+    path = path.rstrip("/") or "/"
+    if path == TOKEN_PATH:
+        if method != "POST":
+            return _method_not_allowed(method, "POST")
+        return _token_endpoint(app, body if body_ok and isinstance(body, dict) else None)
+    parts = path.split("/")
+    is_me = path == ME_PATH
+    is_invoices = (
+        len(parts) in (6, 7)
+        and parts[1:3] == ["accounting", "account"]
+        and parts[4:6] == ["invoices", "invoices"]
+    )
+    if not (is_me or is_invoices):
+        return json_reply(
+            404,
+            StoreError(404, 1012, None, "Not found.", path, None).envelope(),
+        )
+    problem = app.tokens.check_bearer(auth_header)
+    if problem is not None:
+        return json_reply(401, {"error": "unauthenticated", "error_description": problem})
+    if is_me:
+        if method != "GET":
+            return _method_not_allowed(method, "GET")
+        return json_reply(200, {"response": app.identity})
+    store = app.stores.get(parts[3])
+    try:
+        if store is None:
+            raise not_found("account", "accountid", parts[3])
+        if not body_ok:
+            raise StoreError(400, 1004, None, "The request body is not valid JSON.")
+        if len(parts) == 6:
+            return _collection(store, method, query, body)
+        iid = parts[6]
+        if not iid.isdigit():
+            raise not_found("invoice", "invoiceid", iid)
+        return _member(store, method, int(iid), query, body)
+    except StoreError as err:
+        return error_reply(err)
+
+
+def _method_not_allowed(method: str, allowed: str) -> Reply:
+    env = StoreError(405, 1000, None, "Method not allowed.", method, None).envelope()
+    return json_reply(405, env, {"Allow": allowed})
+
+
+def _single(store: Store, iid: int, query: tuple[tuple[str, str], ...]) -> Reply:
+    inv = store.render(iid, parse_includes(query))
+    return json_reply(200, {"response": {"result": {"invoice": inv}}})
+
+
+def _collection(
+    store: Store, method: str, query: tuple[tuple[str, str], ...], body: Any
+) -> Reply:
+    if method == "GET":
+        result = store.list_result(parse_list_query(query))
+        return json_reply(200, {"response": {"result": result}})
+    if method == "POST":
+        inv = store.create(_invoice_body(body))
+        return _single(store, inv["id"], query)
+    return _method_not_allowed(method, "GET, POST")
+
+
+def _member(
+    store: Store, method: str, iid: int, query: tuple[tuple[str, str], ...], body: Any
+) -> Reply:
+    if method == "GET":
+        return _single(store, iid, query)
+    if method == "PUT":
+        store.get(iid)  # 404 before body validation
+        updated = store.update(iid, _invoice_body(body))
+        if updated is None:
+            return json_reply(200, {"response": {}})
+        return _single(store, iid, query)
+    if method == "DELETE":
+        store.delete(iid)
+        return json_reply(200, {"response": {}})
+    return _method_not_allowed(method, "GET, PUT, DELETE")
+
+
+# --------------------------------------------------------------------------- HTTP plumbing
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "FreshBooksSandbox/1.0"
+    disable_nagle_algorithm = True
+    server: SandboxServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silent: no per-request logging to stderr."""
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def do_PUT(self) -> None:
+        self._handle()
+
+    def do_DELETE(self) -> None:
+        self._handle()
+
+    def do_PATCH(self) -> None:
+        self._handle()
+
+    def do_HEAD(self) -> None:
+        self._handle()
+
+    def _read_body(self) -> bytes:
+        length = self.headers.get("Content-Length")
+        if length and length.isdigit() and int(length) > 0:
+            return self.rfile.read(int(length))
+        return b""
+
+    def _handle(self) -> None:
+        app = self.server.app
+        method = self.command
+        split = urlsplit(self.path)
+        path = split.path
+        query = tuple(parse_qsl(split.query, keep_blank_values=True))
+        raw = self._read_body()
+        is_token = path.rstrip("/") == TOKEN_PATH
+        body: Any = None
+        body_ok = True
+        recorded_json: Any = None
+        form: dict[str, str] | None = None
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if raw:
+            if is_token and ctype != "application/json":
+                body = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+            else:
+                try:
+                    body = json.loads(raw)
+                    recorded_json = body
+                except ValueError:
+                    body_ok = False
+        if is_token and isinstance(body, dict):
+            form = _redact(body)
+            if recorded_json is not None:
+                recorded_json = dict(form)
+
+        latency = app.latency()
+        if latency > 0:
+            time.sleep(latency)
+        fault = app.faults.take(method)
+        if fault is not None and fault.status == DROP:
+            app.record(method, path, query, recorded_json, 0, form)
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        if fault is not None:
+            reply = fault.reply()
+        else:
+            try:
+                reply = dispatch(
+                    app, method, path, query, self.headers.get("Authorization"), body, body_ok
+                )
+            except Exception as exc:  # pragma: no cover - a sandbox bug; answer, don't hang
+                env = StoreError(500, 1000, None, f"Sandbox error: {exc!r}", None, None)
+                reply = error_reply(env)
+        app.record(method, path, query, recorded_json, reply.status, form)
+        self._send(reply, head=method == "HEAD")
+
+    def _send(self, reply: Reply, head: bool) -> None:
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Content-Length", str(len(reply.body)))
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if not head:
+            self.wfile.write(reply.body)
+
+
+class SandboxServer(ThreadingHTTPServer):
+    """A threading HTTP server that can cut its keep-alive connections on shutdown."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], app: AppState) -> None:
+        self.app = app
+        self._conns: set[socket.socket] = set()
+        self._conns_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._conns_lock:
+            self._conns.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._conns_lock:
+            self._conns.discard(request)
+        super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Silent: clients that hang up mid-request are normal in tests."""
+
+    def close_connections(self) -> None:
+        with self._conns_lock:
+            conns = list(self._conns)
+            self._conns.clear()
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass

@@ -1,4 +1,4 @@
-"""OAuth2 for FreshBooks: the authorization URL, the code exchange, and a token holder that refreshes.
+"""OAuth2 for FreshBooks: the authorization URL, the code exchange, a token holder that refreshes.
 
 FreshBooks access tokens live 12 hours; refresh tokens are single-use, so every refresh hands the
 new pair to ``token_saver`` *before* the new access token is used: a crash after the refresh then

@@ -76,7 +76,7 @@ class FieldSpec:
         return self.kind in (FieldKind.WRITABLE, FieldKind.CREATE_ONLY)
 
 
-# --- field specifiers ------------------------------------------------------------------------------
+# --- field specifiers ----------
 
 
 def _optional(type_: ValueType[Any]) -> Callable[[Any], Any]:
@@ -191,7 +191,7 @@ def lines_of(line_cls: type[Model], *, factory: Callable[[], Any] = list) -> Any
     )
 
 
-# --- lazy descriptors ------------------------------------------------------------------------------
+# --- lazy descriptors ----------
 
 
 class _Lazy:
@@ -256,7 +256,7 @@ def _on_setattr(instance: Model, attribute: attrs.Attribute[Any], value: Any) ->
     return value
 
 
-# --- the model base --------------------------------------------------------------------------------
+# --- the model base ----------
 
 
 class _Objects:

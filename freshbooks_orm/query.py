@@ -84,7 +84,7 @@ def encode_enum(enum_type: EnumType) -> Callable[[Any], str]:
     return encode
 
 
-# --- filter kinds ----------------------------------------------------------------------------------
+# --- filter kinds ----------
 
 
 @attrs.frozen

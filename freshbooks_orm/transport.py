@@ -413,7 +413,7 @@ def _error_from(
     )
 
 
-# --- the default client ---------------------------------------------------------------------
+# --- the default client ----------
 
 _default_client: Client | None = None
 _default_lock = threading.Lock()

@@ -30,7 +30,7 @@ class OAuthError(Exception):
 
 @dataclass
 class _Access:
-    created_at: int
+    created_at: float
     lifetime: int
     revoked: bool = False
 
@@ -50,12 +50,12 @@ class TokenRegistry:
 
     def issue(self) -> dict[str, Any]:
         """A fresh token response (access + refresh token)."""
-        now = int(time.time())
+        now = time.time()
         access = secrets.token_hex(32)
         refresh = secrets.token_hex(32)
         with self._lock:
             lifetime = self.token_lifetime
-            self._access[access] = _Access(now, lifetime)
+            self._access[access] = _Access(now, lifetime)  # valid until now + lifetime
             self._refresh.add(refresh)
         return {
             "access_token": access,
@@ -63,7 +63,7 @@ class TokenRegistry:
             "expires_in": lifetime,
             "refresh_token": refresh,
             "scope": SCOPE,
-            "created_at": now,
+            "created_at": int(now),
         }
 
     def authorization_code(self) -> str:

@@ -46,8 +46,24 @@ class RecordedRequest:
 class Sandbox:
     """A FreshBooks accounting API (invoices, identity, OAuth token) on 127.0.0.1.
 
-    >>> with Sandbox(invoices=200, seed=1) as sb:
-    ...     client = sb.client()
+    ``Sandbox(invoices=N, seed=S)`` seeds N deterministic invoices (see :mod:`.seed`); use it
+    as a context manager or call :meth:`start` / :meth:`stop`.
+
+    Attributes and helpers:
+
+    * ``url`` -- ``http://127.0.0.1:<port>`` (a free port unless ``port=`` is given).
+    * ``account_id`` (default ``"zDmNq"``) and ``extra_accounts`` (empty accounts that also
+      appear as business memberships of ``/auth/api/v1/users/me``).
+    * ``access_token`` / ``refresh_token`` -- a valid initial token pair.
+    * ``invoices`` -- deep copies of the main account's invoices (wire format, with lines).
+    * ``store`` -- the main account's :class:`~.store.Store` (``stores``: every account's).
+    * ``requests`` -- every request as a :class:`RecordedRequest` (``.clear()`` to reset).
+    * ``fail_next(status, body=None, headers=None, times=1, method=None)`` -- inject failures;
+      ``status="drop"`` closes the connection without answering.
+    * ``latency`` -- seconds slept before answering each request (settable any time).
+    * ``client_id`` / ``client_secret`` / ``redirect_uri``, ``issue_tokens()``,
+      ``authorization_code()``, ``expire_access_tokens()``, ``token_lifetime``.
+    * ``client(**kw)`` -- a ``freshbooks_orm.Client`` pointed at the sandbox.
     """
 
     def __init__(

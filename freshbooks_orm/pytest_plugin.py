@@ -1,4 +1,4 @@
-"""pytest plugin (registered through the ``pytest11`` entry point): sandbox fixtures, cassette config.
+"""pytest plugin (the ``pytest11`` entry point): sandbox fixtures and cassette settings.
 
 Fixtures:
 

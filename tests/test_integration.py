@@ -71,7 +71,9 @@ def test_iteration_pages_at_100_with_the_fewest_requests(big):
 
 def test_count_exists_first_are_one_request_each(big):
     qs = Invoice.objects.using(client_of(big)).filter(v3_status="paid")
-    expected = {i for i, inv in big.invoices.items() if inv["v3_status"] == "paid"} & visible_ids(big)
+    expected = {i for i, inv in big.invoices.items() if inv["v3_status"] == "paid"} & visible_ids(
+        big
+    )
     for call, check in [
         (qs.count, lambda v: v == len(expected)),
         (qs.exists, lambda v: v is True),
@@ -255,7 +257,9 @@ def test_field_change_puts_only_that_field(sb):
     sb.requests.clear()
     inv.po_number = "PO-42"
     inv.save()
-    assert [(r.method, r.json) for r in sb.requests] == [("PUT", {"invoice": {"po_number": "PO-42"}})]
+    assert [(r.method, r.json) for r in sb.requests] == [
+        ("PUT", {"invoice": {"po_number": "PO-42"}})
+    ]
     after = sb.invoices[inv.id]
     assert after["po_number"] == "PO-42"
     assert after["lines"] == before["lines"]  # untouched lines stay as they were
@@ -279,7 +283,7 @@ def test_line_edit_sends_the_full_set_of_lines(sb):
     stored = sb.invoices[inv.id]["lines"]
     assert [line["lineid"] for line in stored] == [line["lineid"] for line in original]
     assert Decimal(stored[0]["qty"]) == 3
-    for kept, old in zip(stored[1:], original[1:]):
+    for kept, old in zip(stored[1:], original[1:], strict=True):
         assert (kept["name"], kept["qty"], kept["unit_cost"]) == (
             old["name"],
             old["qty"],

@@ -326,7 +326,12 @@ def test_new_invoice_sends_the_fields_set_and_its_lines():
         "create_date": "2016-04-04",
         "email": "test@example.com",
         "lines": [
-            {"type": 0, "name": "Paperwork", "qty": 1, "unit_cost": {"amount": "5000.00", "code": "USD"}}
+            {
+                "type": 0,
+                "name": "Paperwork",
+                "qty": 1,
+                "unit_cost": {"amount": "5000.00", "code": "USD"},
+            }
         ],
     }
 

@@ -83,7 +83,7 @@ def test_lines_are_dirty_exactly_when_they_differ_and_then_travel_whole(n_lines,
         assert inv.dirty_fields == {"lines"}
         sent = payload["lines"]
         assert len(sent) == len(inv.lines)  # never a partial set
-        for line, wire in zip(inv.lines, sent):
+        for line, wire in zip(inv.lines, sent, strict=True):
             assert wire.get("lineid") == line.lineid  # kept ids, new lines without one
             assert not READ_ONLY_LINE_KEYS & set(wire)
             assert Decimal(str(wire["qty"])) == line.qty

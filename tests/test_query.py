@@ -81,7 +81,11 @@ def test_documented_filters_compile_to_exact_pairs(name, value, expected):
         ("updated__lt", "2024-01-09", [("search[updated_max]", "2024-01-09")]),
         ("amount__gte", 10, [("search[total_min]", "10")]),
         ("amount__lt", "99.99", [("search[total_max]", "99.99")]),
-        ("customerid__in", [5, 6], [("search[customerids][]", "5"), ("search[customerids][]", "6")]),
+        (
+            "customerid__in",
+            [5, 6],
+            [("search[customerids][]", "5"), ("search[customerids][]", "6")],
+        ),
         ("id__in", [8], [("search[invoiceids][]", "8")]),
         ("id", 8, [("search[invoiceid]", "8")]),
         ("status__in", [InvoiceStatus.SENT], [("search[statusids][]", "2")]),

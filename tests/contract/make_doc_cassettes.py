@@ -75,30 +75,61 @@ def main() -> None:
         exchange(
             "POST",
             BASE,
-            {"invoice": {"email": "test@example.com", "customerid": 1831231, "create_date": "2016-04-04"}},
+            {
+                "invoice": {
+                    "email": "test@example.com",
+                    "customerid": 1831231,
+                    "create_date": "2016-04-04",
+                }
+            },
             create,
         ),
     )
-    line = {"type": 0, "description": "", "taxName1": "", "taxAmount1": 0, "name": "Paperwork",
-            "qty": 1, "taxName2": "", "taxAmount2": 0,
-            "unit_cost": {"amount": "5000.00", "code": "USD"}}
-    expense = {"type": 1, "description": "", "expenseid": 1918390, "taxName1": "", "taxAmount1": 0,
-               "name": "TV Ads", "qty": 1, "taxName2": "", "taxAmount2": 0,
-               "unit_cost": {"amount": "3000.00", "code": "USD"}}
+    line = {
+        "type": 0,
+        "description": "",
+        "taxName1": "",
+        "taxAmount1": 0,
+        "name": "Paperwork",
+        "qty": 1,
+        "taxName2": "",
+        "taxAmount2": 0,
+        "unit_cost": {"amount": "5000.00", "code": "USD"},
+    }
+    expense = {
+        "type": 1,
+        "description": "",
+        "expenseid": 1918390,
+        "taxName1": "",
+        "taxAmount1": 0,
+        "name": "TV Ads",
+        "qty": 1,
+        "taxName2": "",
+        "taxAmount2": 0,
+        "unit_cost": {"amount": "3000.00", "code": "USD"},
+    }
     write(
         "doc_create_invoice_with_lines",
         exchange(
             "POST",
             BASE,
-            {"invoice": {"email": "test@example.com", "customerid": 338441,
-                         "create_date": "2016-04-04", "lines": [line, expense]}},
+            {
+                "invoice": {
+                    "email": "test@example.com",
+                    "customerid": 338441,
+                    "create_date": "2016-04-04",
+                    "lines": [line, expense],
+                }
+            },
             create_lines,
         ),
     )
     write(
         "doc_update_invoice",
         exchange("GET", one, None, get),
-        exchange("PUT", one, {"invoice": {"customerid": 1831231, "create_date": "2016-04-04"}}, update),
+        exchange(
+            "PUT", one, {"invoice": {"customerid": 1831231, "create_date": "2016-04-04"}}, update
+        ),
     )
     write(
         "doc_delete_invoice",

@@ -62,7 +62,9 @@ def test_create_invoice_with_lines(contract_client, recorded):
         customerid=CUSTOMER_ID,
         create_date=dt.date(2016, 4, 4),
         lines=[
-            InvoiceLine(type=0, name="Paperwork", qty=1, unit_cost=Money("5000.00", "USD"), **common),
+            InvoiceLine(
+                type=0, name="Paperwork", qty=1, unit_cost=Money("5000.00", "USD"), **common
+            ),
             InvoiceLine(
                 type=1,
                 expenseid=1918390,

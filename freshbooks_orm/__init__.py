@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 
 logging.getLogger("freshbooks_orm").addHandler(logging.NullHandler())
 
+from .auth import authorization_url, exchange_code  # noqa: E402
 from .errors import (  # noqa: E402
     AuthenticationError,
     ConfigurationError,
@@ -58,5 +59,7 @@ __all__ = [
     "ValidationError",
     "VisState",
     "__version__",
+    "authorization_url",
     "configure",
+    "exchange_code",
 ]

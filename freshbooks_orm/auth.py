@@ -1,14 +1,23 @@
 """OAuth2 for FreshBooks: the authorization URL, the code exchange, a token holder that refreshes.
 
-FreshBooks access tokens live 12 hours; refresh tokens are single-use, so every refresh hands the
-new pair to ``token_saver`` *before* the new access token is used: a crash after the refresh then
-never strands the only valid refresh token in memory.  ``oauthlib`` builds the request bodies and
-validates the token responses; the POSTs go through the client's own pooled session.
+FreshBooks access tokens live 12 hours; refresh tokens are single-use.  So:
+
+* the access token is refreshed shortly *before* it expires (``created_at + expires_in`` minus
+  a margin), and once more if the server answers 401 anyway;
+* every refresh hands the new pair to ``token_saver`` *before* the new access token is used,
+  so a crash after a refresh never strands the only valid refresh token in memory;
+* a lock makes concurrent threads that find the same stale token share a single refresh.
+
+``oauthlib`` (the core of requests-oauthlib) builds the request bodies and validates the token
+responses.  The POSTs themselves go through the client's pooled session and retry policy:
+requests-oauthlib's ``OAuth2Session`` would refuse the ``http://`` token URL of a loopback
+sandbox unless the process-wide ``OAUTHLIB_INSECURE_TRANSPORT`` were set.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -17,25 +26,40 @@ from typing import Any
 import requests
 from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
 
-from .errors import AuthenticationError, ConfigurationError, TransportError
+from .errors import (
+    AuthenticationError,
+    ConfigurationError,
+    TransportError,
+    body_snippet,
+    error_from_http,
+    redact,
+)
 
 __all__ = [
     "AUTHORIZE_URL",
+    "DEFAULT_API_URL",
+    "REFRESH_MARGIN",
     "TOKEN_PATH",
     "TokenManager",
+    "TokenPoster",
+    "TokenSaver",
     "authorization_url",
     "exchange_code",
 ]
 
 log = logging.getLogger("freshbooks_orm")
 
+DEFAULT_API_URL = "https://api.freshbooks.com"
 AUTHORIZE_URL = "https://auth.freshbooks.com/oauth/authorize"
 TOKEN_PATH = "/auth/oauth/token"
-#: Refresh this many seconds before the token's stated expiry, so no request carries a token
-#: that expires in flight.
+#: Refresh this many seconds before the token's stated expiry (at most half its lifetime), so no
+#: request carries a token that expires in flight.
 REFRESH_MARGIN = 300.0
 
+#: Called with the new token dict after every refresh, before the new token is used.
 TokenSaver = Callable[[dict[str, Any]], None]
+#: Sends a form-encoded body to the token endpoint and returns the final response.
+TokenPoster = Callable[[str], requests.Response]
 
 
 def authorization_url(
@@ -58,56 +82,22 @@ def authorization_url(
     )
 
 
-def _token_request(session: requests.Session, url: str, body: str, timeout: Any) -> dict[str, Any]:
-    """POST a token request; return the validated token dict or raise AuthenticationError."""
-    try:
-        response = session.post(
-            url,
-            data=body,
-            headers={
-                "Content-Type": "application/x-www-form-urlencoded",
-                "Accept": "application/json",
-            },
-            timeout=timeout,
-        )
-    except requests.RequestException as exc:
-        raise TransportError(
-            f"token request failed: {type(exc).__name__}", method="POST", path=TOKEN_PATH
-        ) from None
-    try:
-        token = WebApplicationClient("").parse_request_body_response(response.text)
-    except OAuth2Error as exc:
-        # exc.description is the server's error_description; it never holds the secret we sent
-        raise AuthenticationError(
-            f"token request refused: {exc.error}: {exc.description or ''}".strip(),
-            status_code=response.status_code,
-            method="POST",
-            path=TOKEN_PATH,
-        ) from None
-    except ValueError:
-        raise AuthenticationError(
-            f"token endpoint answered something that is not a token (HTTP {response.status_code})",
-            status_code=response.status_code,
-            method="POST",
-            path=TOKEN_PATH,
-        ) from None
-    return dict(token)
-
-
 def exchange_code(
     code: str,
     *,
     client_id: str,
     client_secret: str,
     redirect_uri: str,
-    base_url: str = "https://api.freshbooks.com",
+    base_url: str | None = None,
     session: requests.Session | None = None,
-    timeout: Any = 30,
+    timeout: float | tuple[float, float] = (10.0, 60.0),
 ) -> dict[str, Any]:
     """Exchange an authorization code for a token dict (``access_token``, ``refresh_token``, ...).
 
-    Pass the result to ``Client(token=...)`` together with ``client_id``/``client_secret`` and
-    a ``token_saver`` so the client can refresh it.
+    Pass the result to ``Client(token=...)`` together with ``client_id``, ``client_secret`` and
+    a ``token_saver`` so the client can refresh it, and store it yourself: it holds the only
+    valid refresh token.  The code is single-use, so the request is sent once, never retried.
+    ``base_url`` defaults to ``FRESHBOOKS_API_URL`` or ``https://api.freshbooks.com``.
     """
     body = WebApplicationClient(client_id).prepare_request_body(
         code=code,
@@ -115,13 +105,82 @@ def exchange_code(
         client_secret=client_secret,
         include_client_id=True,
     )
-    return _token_request(
-        session or requests.Session(), base_url.rstrip("/") + TOKEN_PATH, body, timeout
-    )
+    root = (base_url or os.environ.get("FRESHBOOKS_API_URL") or DEFAULT_API_URL).rstrip("/")
+    own_session = session is None
+    http = session or requests.Session()
+    try:
+        try:
+            response = http.post(
+                root + TOKEN_PATH,
+                data=body,
+                headers={
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "Accept": "application/json",
+                },
+                timeout=timeout,
+            )
+        except requests.RequestException as exc:
+            raise TransportError(
+                f"the code exchange failed: {type(exc).__name__}", method="POST", path=TOKEN_PATH
+            ) from None
+    finally:
+        if own_session:
+            http.close()
+    return token_from_response(response, "the code exchange", secrets=(client_secret, code))
+
+
+def token_from_response(
+    response: requests.Response, what: str, *, secrets: tuple[str | None, ...] = ()
+) -> dict[str, Any]:
+    """Return the validated token dict of a token-endpoint answer, or raise a typed error.
+
+    An OAuth refusal (``{"error": "invalid_grant", ...}``) raises ``AuthenticationError``; a
+    429 or 5xx raises ``RateLimitError``/``ServerError``; a 2xx that is not a token raises
+    ``AuthenticationError`` with a snippet of what came back.
+    """
+    status = response.status_code
+    if status >= 400:
+        error = error_from_http(
+            status, response.content, method="POST", path=TOKEN_PATH, secrets=secrets
+        )
+        if status >= 500 or status == 429:
+            raise error
+        hint = ""
+        if any(e.get("error") == "invalid_grant" for e in error.errors):
+            hint = (
+                " (a refresh token works once: if the newest one was not saved, authorize the "
+                "app again)"
+                if "refresh" in what
+                else " (an authorization code works once and expires quickly)"
+            )
+        raise AuthenticationError(
+            f"{what} was refused: {error.message}{hint}",
+            status_code=status,
+            errno=error.errno,
+            errors=error.errors,
+            body=error.body,
+            method="POST",
+            path=TOKEN_PATH,
+        )
+    try:
+        token = WebApplicationClient("").parse_request_body_response(response.text)
+    except (OAuth2Error, ValueError, Warning):
+        snippet = redact(body_snippet(response.content), secrets) or "(empty body)"
+        raise AuthenticationError(
+            f"{what} answered something that is not a token: {snippet!r}",
+            status_code=status,
+            body=snippet,
+            method="POST",
+            path=TOKEN_PATH,
+        ) from None
+    return dict(token)
 
 
 class TokenManager:
-    """Holds the current token pair and refreshes it once, however many threads ask at once."""
+    """Holds the current token pair and refreshes it once, however many threads ask at once.
+
+    ``repr`` shows whether it can refresh and when the token expires, never a token.
+    """
 
     def __init__(
         self,
@@ -129,18 +188,22 @@ class TokenManager:
         *,
         refresh_token: str | None = None,
         expires_at: float | None = None,
+        lifetime: float | None = None,
         client_id: str | None = None,
         client_secret: str | None = None,
         redirect_uri: str | None = None,
         token_saver: TokenSaver | None = None,
+        refresh_margin: float = REFRESH_MARGIN,
     ) -> None:
         self._access_token = access_token
         self._refresh_token = refresh_token
         self.expires_at = expires_at
+        self.lifetime = lifetime
         self.client_id = client_id
         self._client_secret = client_secret
         self.redirect_uri = redirect_uri
         self.token_saver = token_saver
+        self.refresh_margin = refresh_margin
         self._lock = threading.Lock()
         self.refresh_count = 0
 
@@ -153,10 +216,12 @@ class TokenManager:
     @classmethod
     def from_token(cls, token: Mapping[str, Any], **kw: Any) -> TokenManager:
         """Build from a token response dict (``access_token``, ``refresh_token``, ...)."""
+        expires_at, lifetime = _expiry(token)
         return cls(
             token.get("access_token"),
             refresh_token=token.get("refresh_token"),
-            expires_at=_expiry(token),
+            expires_at=expires_at,
+            lifetime=lifetime,
             **kw,
         )
 
@@ -168,18 +233,29 @@ class TokenManager:
     def access_token(self) -> str | None:
         return self._access_token
 
+    def secrets(self) -> tuple[str | None, ...]:
+        """Every credential this manager holds, for redacting text that may echo one."""
+        return (self._access_token, self._refresh_token, self._client_secret)
+
+    @property
+    def margin(self) -> float:
+        """Seconds before ``expires_at`` at which the token counts as expired."""
+        if self.lifetime is None:
+            return self.refresh_margin
+        return min(self.refresh_margin, self.lifetime / 2)
+
     def needs_refresh(self, now: float | None = None) -> bool:
         if not self._access_token:
             return True
         if self.expires_at is None:
             return False
-        return (now if now is not None else time.time()) >= self.expires_at - REFRESH_MARGIN
+        return (now if now is not None else time.time()) >= self.expires_at - self.margin
 
-    def bearer(self, session: requests.Session, base_url: str, timeout: Any) -> str:
+    def bearer(self, post: TokenPoster) -> str:
         """Return a token that is valid now, refreshing first when it is about to expire."""
         token = self._access_token
         if self.can_refresh and self.needs_refresh():
-            token = self.refresh(session, base_url, timeout, stale=token)
+            token = self.refresh(post, stale=token)
         if not token:
             raise ConfigurationError(
                 "no access token and no way to get one: set FRESHBOOKS_ACCESS_TOKEN, or give "
@@ -187,13 +263,17 @@ class TokenManager:
             )
         return token
 
-    def refresh(
-        self, session: requests.Session, base_url: str, timeout: Any, *, stale: str | None
-    ) -> str:
-        """Refresh the pair unless another thread already replaced ``stale``; return the token."""
+    def refresh(self, post: TokenPoster, *, stale: str | None) -> str:
+        """Refresh the pair unless another thread already replaced ``stale``; return the token.
+
+        The new pair goes to ``token_saver`` before this returns.  If ``token_saver`` raises,
+        the pair is still kept in memory (the old refresh token is already spent) and the
+        exception propagates.
+        """
         with self._lock:
-            if self._access_token != stale and self._access_token and not self.needs_refresh():
-                return self._access_token  # another thread refreshed while we waited
+            current = self._access_token
+            if current and current != stale:
+                return current  # another thread refreshed while we waited for the lock
             if not self.can_refresh:
                 raise AuthenticationError(
                     "the access token was refused and cannot be refreshed: give client_id, "
@@ -206,22 +286,41 @@ class TokenManager:
                 client_secret=self._client_secret,
                 redirect_uri=self.redirect_uri,
             )
-            token = _token_request(session, base_url.rstrip("/") + TOKEN_PATH, body, timeout)
-            if self.token_saver is not None:
-                # The old refresh token is now dead: persist the new pair before anything else.
-                self.token_saver(dict(token))
-            self._access_token = token["access_token"]
-            self._refresh_token = token.get("refresh_token", self._refresh_token)
-            self.expires_at = _expiry(token)
+            token = token_from_response(post(body), "the token refresh", secrets=self.secrets())
             self.refresh_count += 1
+            try:
+                if self.token_saver is not None:
+                    # The old refresh token is now dead: persist the new pair before anything else.
+                    self.token_saver(dict(token))
+            finally:
+                self._adopt(token)
             log.debug("refreshed the access token (refresh %d)", self.refresh_count)
             return str(self._access_token)
 
+    def _adopt(self, token: Mapping[str, Any]) -> None:
+        self._access_token = token["access_token"]
+        self._refresh_token = token.get("refresh_token") or self._refresh_token
+        self.expires_at, self.lifetime = _expiry(token)
+        if self.expires_at is not None and self.needs_refresh():
+            # A token fresh from the server cannot be stale: our clock disagrees with the
+            # server's created_at.  Count its lifetime from now instead of refreshing forever.
+            log.debug("token created_at disagrees with the local clock; timing it locally")
+            self.expires_at = time.time() + (self.lifetime or 0.0)
 
-def _expiry(token: Mapping[str, Any]) -> float | None:
+
+def _expiry(token: Mapping[str, Any]) -> tuple[float | None, float | None]:
+    """``(expires_at, lifetime)`` of a token dict, from ``created_at + expires_in`` when present.
+
+    A dict that went through ``token_saver`` also carries oauthlib's ``expires_at``, used when
+    ``created_at`` is missing; a bare ``expires_in`` counts from now.
+    """
     expires_in = token.get("expires_in")
-    if expires_in is None:
-        return None
+    lifetime = float(expires_in) if expires_in is not None else None
     created = token.get("created_at")
-    start = float(created) if created is not None else time.time()
-    return start + float(expires_in)
+    if lifetime is not None and created is not None:
+        return float(created) + lifetime, lifetime
+    if token.get("expires_at") is not None:
+        return float(token["expires_at"]), lifetime
+    if lifetime is not None:
+        return time.time() + lifetime, lifetime
+    return None, None

@@ -9,9 +9,12 @@ The tree::
     ├── ValidationError (400, 422)       the server refused the values sent
     ├── RateLimitError (429)             ``retry_after`` in seconds, when the server said
     ├── ServerError (5xx)
-    │   └── UncertainWriteError          a POST failed after it may have reached the server
     ├── TransportError                   connection refused/reset, timeout, a body that is not JSON
+    ├── UncertainWriteError              a POST failed after it may have reached the server
     └── MultipleObjectsReturned          ``get()`` matched more than one row
+
+    ``UncertainWriteError`` is deliberately neither a ``ServerError`` nor a ``TransportError``: a
+    handler that retries those must not re-send a POST that may already have created an invoice.
 
     Client-side misuse, raised before any request is sent, subclassing the built-in a user catches:
     ConfigurationError(FreshBooksError, ValueError)   missing credentials or account id
@@ -22,13 +25,16 @@ The tree::
 Server errors carry ``status_code``, ``errno``, ``field``, ``message``, ``errors`` (every error of
 the body, normalised to dicts with ``errno``/``field``/``message``/``object``/``value``), ``body``
 (the parsed body, or the text snippet) and ``method``/``path`` of the request.  Secrets never reach
-an exception message: the transport scrubs them before raising.
+an exception message: the transport passes every server-provided text through ``redact`` first.
 """
 
 from __future__ import annotations
 
 import difflib
+import json
+import re
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 
 __all__ = [
@@ -46,8 +52,11 @@ __all__ = [
     "UncertainWriteError",
     "UnknownFilterError",
     "ValidationError",
+    "body_snippet",
     "error_for_response",
+    "error_from_http",
     "parse_error_body",
+    "redact",
 ]
 
 
@@ -121,11 +130,13 @@ class ServerError(FreshBooksError):
     """5xx from FreshBooks or a proxy in front of it."""
 
 
-class UncertainWriteError(ServerError):
+class UncertainWriteError(FreshBooksError):
     """A POST failed after it may have reached the server: the object may or may not exist.
 
-    FreshBooks has no idempotency keys, so such a POST is never re-sent automatically.
-    Look the object up (for example by ``invoice_number``) before creating it again.
+    Raised on a read timeout, a dropped connection or a 5xx answer to a POST.  FreshBooks has no
+    idempotency keys, so such a POST is never re-sent automatically.  Look the object up (for
+    example by ``invoice_number``) before creating it again.  ``status_code`` is None when no
+    answer arrived.
     """
 
 
@@ -178,12 +189,33 @@ def _as_int(value: Any) -> int | None:
         return None
 
 
+def _error_dict(
+    errno: Any = None,
+    field: Any = None,
+    message: Any = "",
+    obj: Any = None,
+    value: Any = None,
+) -> dict[str, Any]:
+    return {
+        "errno": _as_int(errno),
+        "field": None if field is None else str(field),
+        "message": "" if message is None else str(message),
+        "object": obj,
+        "value": value,
+    }
+
+
 def parse_error_body(body: Any) -> list[dict[str, Any]]:
     """Normalise every error envelope FreshBooks is known to send into a list of dicts.
 
     Three shapes exist: the accounting one (``{"response": {"errors": [...]}}``), the
     google.rpc one some API versions sent (``{"code": 5, "message": ..., "details": [...]}``),
-    and the auth one (``{"error": "unauthenticated", "error_description": ...}``).
+    and the auth one (``{"error": "unauthenticated", "error_description": ...}``).  Each dict has
+    ``errno``, ``field``, ``message``, ``object`` and ``value``; the auth shape adds ``error``.
+    Anything else gives ``[]``.
+
+    >>> parse_error_body({"response": {"errors": [{"errno": 1012, "message": "Not found."}]}})
+    [{'errno': 1012, 'field': None, 'message': 'Not found.', 'object': None, 'value': None}]
     """
     if not isinstance(body, dict):
         return []
@@ -195,54 +227,69 @@ def parse_error_body(body: Any) -> list[dict[str, Any]]:
         for item in items:
             if isinstance(item, dict):
                 out.append(
-                    {
-                        "errno": _as_int(item.get("errno")),
-                        "field": item.get("field"),
-                        "message": str(item.get("message") or ""),
-                        "object": item.get("object"),
-                        "value": item.get("value"),
-                    }
+                    _error_dict(
+                        item.get("errno"),
+                        item.get("field"),
+                        item.get("message"),
+                        item.get("object"),
+                        item.get("value"),
+                    )
                 )
+            elif isinstance(item, str):
+                out.append(_error_dict(message=item))
         return out
     if "details" in body or ("code" in body and "message" in body):
         out = []
-        for detail in body.get("details") or []:
+        details = body.get("details")
+        for detail in details if isinstance(details, list) else []:
             if not isinstance(detail, dict):
                 continue
-            meta = detail.get("metadata") or {}
+            meta = detail.get("metadata")
+            meta = meta if isinstance(meta, dict) else {}
             out.append(
-                {
-                    "errno": _as_int(detail.get("reason")),
-                    "field": meta.get("field"),
-                    "message": str(meta.get("message") or body.get("message") or ""),
-                    "object": meta.get("object"),
-                    "value": meta.get("value"),
-                }
+                _error_dict(
+                    detail.get("reason"),
+                    meta.get("field"),
+                    meta.get("message") or body.get("message"),
+                    meta.get("object"),
+                    meta.get("value"),
+                )
             )
         if not out:
-            out.append(
-                {
-                    "errno": _as_int(body.get("code")),
-                    "field": None,
-                    "message": str(body.get("message") or ""),
-                    "object": None,
-                    "value": None,
-                }
-            )
+            out.append(_error_dict(body.get("code"), message=body.get("message")))
         return out
     if "error" in body:
-        message = body.get("error_description") or body.get("error")
-        return [
-            {
-                "errno": None,
-                "field": None,
-                "message": str(message),
-                "object": None,
-                "value": None,
-                "error": body.get("error"),
-            }
-        ]
+        error = body.get("error")
+        if isinstance(error, dict):  # {"error": {"message": ...}} from some gateways
+            return [_error_dict(error.get("code"), message=error.get("message") or error)]
+        error_dict = _error_dict(message=body.get("error_description") or error)
+        error_dict["error"] = None if error is None else str(error)
+        return [error_dict]
     return []
+
+
+# Bearer headers, and token-like fields in JSON or form bodies, as a proxy might echo them.
+_SECRET_PATTERNS = (
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
+    re.compile(
+        r"(?i)(\b(?:access_token|refresh_token|client_secret)[\"']?\s*[:=]\s*[\"']?)"
+        r"[^\"'&\s,}]+"
+    ),
+)
+
+
+def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """Return ``text`` with ``secrets`` and anything that looks like a credential masked.
+
+    >>> redact("Authorization: Bearer abc123 and s3cr3t", ["s3cr3t"])
+    'Authorization: Bearer *** and ***'
+    """
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(lambda m: m.group(1) + "***", text)
+    return text
 
 
 def error_for_response(
@@ -275,3 +322,43 @@ def error_for_response(
     if cls is RateLimitError:
         return RateLimitError(message, retry_after=retry_after, **kw)
     return cls(message, **kw)
+
+
+def body_snippet(content: bytes, limit: int = 200) -> str:
+    """The first ``limit`` bytes of a body as one line of text, for an error message."""
+    text = content[:limit].decode("utf-8", "replace")
+    snippet = " ".join(text.split())
+    return snippet + (" ..." if len(content) > limit else "")
+
+
+def error_from_http(
+    status_code: int,
+    content: bytes,
+    *,
+    method: str | None = None,
+    path: str | None = None,
+    retry_after: float | None = None,
+    secrets: Iterable[str | None] = (),
+) -> FreshBooksError:
+    """Build the typed exception for an HTTP error answer from its raw body.
+
+    JSON bodies go through ``parse_error_body``; an HTML, empty or truncated body becomes a
+    short snippet instead (never a ``JSONDecodeError``).  Server-provided text is passed
+    through ``redact`` so an echoing proxy cannot leak a token into the message.
+    """
+    secrets = list(secrets)
+    body: Any = None
+    snippet: str | None = None
+    if not content.strip():
+        snippet = "(empty body)"
+    else:
+        try:
+            body = json.loads(content, parse_float=Decimal)
+        except ValueError:  # includes JSONDecodeError and UnicodeDecodeError
+            snippet = redact(body_snippet(content), secrets)
+    error = error_for_response(
+        status_code, body, method=method, path=path, retry_after=retry_after, snippet=snippet
+    )
+    error.message = redact(error.message, secrets)
+    error.args = (error.message,)
+    return error

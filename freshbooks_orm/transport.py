@@ -3,45 +3,67 @@
 Every request of the library goes through ``Client.request``.  The retry policy lives here and
 only here:
 
-* GET, PUT and DELETE (PUT carries full field values, so repeating it is harmless) are retried on
-  429, 502, 503, 504 and on connection errors and timeouts.
-* POST is retried only when it provably never reached the server (the connection could not be
-  opened) or on 429 (the server refused it unread).  After a timeout, a dropped connection or a
-  5xx it raises ``UncertainWriteError``: FreshBooks has no idempotency keys and a second POST
-  could create a second invoice.
-* 400, 401, 403, 404 and 422 are never re-sent (a 401 triggers one token refresh, then one retry).
-* Waits grow exponentially with full jitter (``backoff * 2**n``, capped at ``max_backoff``), and
-  a ``Retry-After`` header is honoured up to ``max_retry_after`` seconds.  A 429 pauses *every*
-  thread using this client until the wait is over, so concurrent workers back off together.
-* When the retries run out the last error is raised; no further request is sent.
+=============================================  ====================  ==========================
+what happened                                  GET, PUT, DELETE      POST
+=============================================  ====================  ==========================
+no connection (refused, DNS, connect timeout)  retried               retried
+read timeout, or connection dropped            retried               ``UncertainWriteError``
+429 Too Many Requests                          retried               retried
+502, 503, 504                                  retried               ``UncertainWriteError``
+500 and other 5xx                              ``ServerError``       ``UncertainWriteError``
+401                                            refresh, resend once  refresh, resend once
+400, 403, 404, 422 and other 4xx               raised, never resent  raised, never resent
+=============================================  ====================  ==========================
+
+* PUT carries full field values and DELETE is a soft delete, so repeating them is harmless.
+  FreshBooks has no idempotency keys, so a POST that may have reached the server is never
+  repeated: a second POST could create a second invoice.
+* Waits grow exponentially with jitter (a random time between half and all of
+  ``backoff * 2**(n-1)``, capped at ``max_backoff``); a ``Retry-After`` header (seconds or an
+  HTTP date) replaces that wait, capped at ``max_retry_after``.  A 429 pauses *every* thread
+  using this client until the wait is over, so concurrent workers back off together.
+* At most ``1 + max_retries`` requests are sent; then the last error is raised.
+* The OAuth token endpoint follows the GET column: a repeated refresh cannot create anything,
+  at worst it is refused as ``invalid_grant``.
+* Every request has a (connect, read) timeout, ``DEFAULT_TIMEOUT`` unless configured.
+* Each attempt is logged at DEBUG on the ``freshbooks_orm`` logger (method, path, query, status,
+  elapsed time, retry number).  Tokens and secrets are never logged: the bearer token lives
+  only in the ``Authorization`` header, and server text in error messages is redacted.
 """
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import json as jsonlib
 import logging
+import math
 import os
 import random
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
 import attrs
 import requests
+import requests.adapters
+import requests.auth
+from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from . import __version__
-from .auth import TokenManager, TokenSaver
+from .auth import DEFAULT_API_URL, TOKEN_PATH, TokenManager, TokenSaver
 from .errors import (
     ConfigurationError,
     FreshBooksError,
-    ServerError,
     TransportError,
     UncertainWriteError,
-    error_for_response,
+    body_snippet,
+    error_from_http,
+    redact,
 )
 
 __all__ = [
@@ -55,22 +77,28 @@ __all__ = [
 
 log = logging.getLogger("freshbooks_orm")
 
-DEFAULT_API_URL = "https://api.freshbooks.com"
 #: (connect, read) seconds.
 DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 60.0)
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+#: Methods whose repetition is harmless (PUT sends full field values).
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 ME_PATH = "/auth/api/v1/users/me"
+POOL_SIZE = 32
 
 Params = Sequence[tuple[str, str]] | Mapping[str, Any] | None
+Timeout = float | tuple[float, float]
 
 
 @attrs.frozen
 class RetryPolicy:
-    """How often and how long to retry; see the module docstring for *what* is retried."""
+    """How often and how long to retry; the module docstring says *what* is retried.
 
-    max_retries: int = 3
-    backoff: float = 0.5
+    >>> RetryPolicy(max_retries=3, backoff=0.5).delay(1, retry_after=600.0)
+    60.0
+    """
+
+    max_retries: int = attrs.field(default=3, validator=attrs.validators.ge(0))
+    backoff: float = attrs.field(default=0.5, validator=attrs.validators.ge(0))
     max_backoff: float = 30.0
     max_retry_after: float = 60.0
 
@@ -83,25 +111,57 @@ class RetryPolicy:
 
 
 def _parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date), or None."""
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        if parsed is None:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
             return None
-        return max(0.0, parsed.timestamp() - time.time())
+        if when.tzinfo is None:  # "-0000": UTC by RFC 5322
+            when = when.replace(tzinfo=datetime.timezone.utc)
+        seconds = when.timestamp() - time.time()
+    if not math.isfinite(seconds):
+        return None
+    return max(0.0, seconds)
 
 
 def _connect_failed(exc: requests.RequestException) -> bool:
     """True when the request provably never reached the server (no connection was opened)."""
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return True
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        text = repr(exc.args[0]) if exc.args else ""
-        return "NewConnectionError" in text or "NameResolutionError" in text
+    if isinstance(exc, requests.exceptions.ConnectionError) and exc.args:
+        reason = exc.args[0]
+        if isinstance(reason, MaxRetryError):
+            reason = reason.reason
+        return isinstance(reason, NewConnectionError)  # refused, unreachable, DNS failure
     return False
+
+
+#: Raised while preparing a request, before anything is sent.
+_NEVER_SENT = (
+    requests.exceptions.URLRequired,
+    requests.exceptions.MissingSchema,
+    requests.exceptions.InvalidSchema,
+    requests.exceptions.InvalidURL,
+    requests.exceptions.InvalidHeader,
+    requests.exceptions.InvalidProxyURL,
+)
+
+
+def _may_succeed_on_retry(exc: requests.RequestException) -> bool:
+    """Network trouble worth retrying, as opposed to a misconfiguration (TLS, redirects)."""
+    if isinstance(exc, requests.exceptions.SSLError):
+        return False
+    return isinstance(
+        exc,
+        requests.exceptions.ConnectionError
+        | requests.exceptions.Timeout
+        | requests.exceptions.ChunkedEncodingError,
+    )
 
 
 class _Gate:
@@ -124,13 +184,39 @@ class _Gate:
             time.sleep(remaining)
 
 
+class _BearerAuth(requests.auth.AuthBase):
+    """Sets the Authorization header; passing it as ``auth=`` also keeps ~/.netrc out."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        r.headers["Authorization"] = f"Bearer {self._token}"
+        return r
+
+    def __repr__(self) -> str:
+        return "<BearerAuth ***>"
+
+
+class _NoAuth(requests.auth.AuthBase):
+    """For the token endpoint: explicit so that ~/.netrc credentials are never attached."""
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        return r
+
+
 class Client:
     """A FreshBooks API login: credentials, account, pooled HTTP session and retry policy.
 
     Arguments left out come from the environment: ``FRESHBOOKS_ACCESS_TOKEN``,
     ``FRESHBOOKS_ACCOUNT_ID``, ``FRESHBOOKS_API_URL`` (default ``https://api.freshbooks.com``),
     and for refreshing ``FRESHBOOKS_CLIENT_ID``, ``FRESHBOOKS_CLIENT_SECRET``,
-    ``FRESHBOOKS_REFRESH_TOKEN``.  Without an account id the client asks ``/users/me`` once.
+    ``FRESHBOOKS_REDIRECT_URI``, ``FRESHBOOKS_REFRESH_TOKEN``.  Without an account id the
+    client asks ``/users/me`` once, on first use.
+
+    ``token`` takes a whole token response (as from ``exchange_code`` or a ``token_saver``);
+    ``token_saver`` receives every refreshed pair before it is used: store it, because the old
+    refresh token no longer works.  ``timeout`` is seconds, or ``(connect, read)`` seconds.
 
     >>> client = Client("token", "zDmNq")
     >>> client.account_id
@@ -143,7 +229,7 @@ class Client:
         account_id: str | None = None,
         *,
         base_url: str | None = None,
-        timeout: float | tuple[float, float] | None = DEFAULT_TIMEOUT,
+        timeout: Timeout | None = DEFAULT_TIMEOUT,
         session: requests.Session | None = None,
         max_retries: int = 3,
         retry: RetryPolicy | None = None,
@@ -180,18 +266,40 @@ class Client:
             )
         self._account_id = account_id or env.get("FRESHBOOKS_ACCOUNT_ID") or None
         self.base_url = (base_url or env.get("FRESHBOOKS_API_URL") or DEFAULT_API_URL).rstrip("/")
-        self.timeout = timeout
+        # None would mean "wait forever"; a request without a timeout is never what one wants.
+        self.timeout: Timeout = DEFAULT_TIMEOUT if timeout is None else timeout
         self.retry = retry or RetryPolicy(max_retries=max_retries)
-        self.session = session or requests.Session()
+        self._own_session = session is None
+        self.session = session or _pooled_session()
         self.user_agent = user_agent or f"freshbooks_orm/{__version__} (+requests)"
         self._gate = _Gate()
         self._account_lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"<Client account_id={self._account_id!r} base_url={self.base_url!r}>"
+        return (
+            f"<Client account_id={self._account_id!r} base_url={self.base_url!r} "
+            f"refreshable={self._tokens.can_refresh}>"
+        )
+
+    def close(self) -> None:
+        """Close the pooled connections (only if this client created the session)."""
+        if self._own_session:
+            self.session.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
     @property
     def tokens(self) -> TokenManager:
+        """The token holder (``refresh_count``, ``expires_at``, ``needs_refresh()``)."""
         return self._tokens
 
     # --- account -------------------------------------------------------------------------------
@@ -207,22 +315,23 @@ class Client:
 
     def _discover_account_id(self) -> str:
         body = self.request("GET", ME_PATH)
-        response = body.get("response", {}) if isinstance(body, dict) else {}
-        memberships = response.get("business_memberships") or []
-        accounts = []
-        for membership in memberships:
-            business = membership.get("business") or {}
-            if business.get("account_id"):
-                accounts.append((str(business["account_id"]), str(business.get("name", ""))))
+        response = body.get("response") if isinstance(body, dict) else None
+        memberships = response.get("business_memberships") if isinstance(response, dict) else None
+        accounts: dict[str, str] = {}
+        for membership in memberships if isinstance(memberships, list) else []:
+            business = membership.get("business") if isinstance(membership, dict) else None
+            if isinstance(business, dict) and business.get("account_id"):
+                accounts.setdefault(str(business["account_id"]), str(business.get("name") or ""))
         if len(accounts) == 1:
-            log.debug("discovered account id %s", accounts[0][0])
-            return accounts[0][0]
+            (only,) = accounts
+            log.debug("discovered account id %s", only)
+            return only
         if not accounts:
             raise ConfigurationError(
                 "this login belongs to no business with an accounting account; "
                 "set FRESHBOOKS_ACCOUNT_ID or pass account_id="
             )
-        listing = ", ".join(f"{aid} ({name})" for aid, name in accounts)
+        listing = ", ".join(f"{aid} ({name})" if name else aid for aid, name in accounts.items())
         raise ConfigurationError(
             f"this login belongs to {len(accounts)} businesses: {listing}; choose one with "
             "account_id= or FRESHBOOKS_ACCOUNT_ID"
@@ -231,7 +340,8 @@ class Client:
     # --- requests ------------------------------------------------------------------------------
 
     def url(self, path: str, params: Params = None) -> str:
-        """The exact URL a request for ``path`` with ``params`` goes to (no I/O)."""
+        """The exact URL a request for ``path`` with ``params`` goes to (no I/O once the
+        account id is known)."""
         prepared = requests.Request("GET", self._absolute(path), params=params).prepare()
         return str(prepared.url)
 
@@ -253,95 +363,209 @@ class Client:
 
         ``path`` is below the API root (``/accounting/account/{account_id}/...``; the
         ``{account_id}`` placeholder is filled in).  Errors raise the typed exceptions of
-        ``freshbooks_orm.errors``.
+        ``freshbooks_orm.errors``, each carrying ``method`` and ``path``.
         """
         method = method.upper()
         url = self._absolute(path)
         display_path = urlsplit(url).path
         body = None if json is None else jsonlib.dumps(json, default=_json_default).encode()
+        response, attempts = self._send(
+            method,
+            url,
+            display_path,
+            params=params,
+            data=body,
+            content_type="application/json" if body is not None else None,
+            authorize=True,
+            replay_safe=method in IDEMPOTENT_METHODS,
+        )
+        status = response.status_code
+        if status < 400:
+            return self._parse_body(response, method, display_path)
+        retry_after = _parse_retry_after(response.headers.get("Retry-After"))
+        error = error_from_http(
+            status,
+            response.content,
+            method=method,
+            path=display_path,
+            retry_after=retry_after,
+            secrets=self._tokens.secrets(),
+        )
+        if attempts > 1:
+            _amend(error, f"(gave up after {attempts} attempts)")
+        if method == "POST" and status >= 500:
+            raise UncertainWriteError(
+                f"{error.message}; the POST may or may not have created the object: look it "
+                "up before creating it again",
+                status_code=status,
+                errno=error.errno,
+                field=error.field,
+                errors=error.errors,
+                body=error.body,
+                method=method,
+                path=display_path,
+            )
+        raise error
+
+    def _post_token(self, form: str) -> requests.Response:
+        """Send a form to the OAuth token endpoint (the ``TokenPoster`` of ``self.tokens``)."""
+        response, _ = self._send(
+            "POST",
+            self.base_url + TOKEN_PATH,
+            TOKEN_PATH,
+            data=form.encode(),
+            content_type="application/x-www-form-urlencoded",
+            authorize=False,
+            replay_safe=True,  # a repeated refresh creates nothing; at worst: invalid_grant
+        )
+        return response
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        display_path: str,
+        *,
+        params: Params = None,
+        data: bytes | None = None,
+        content_type: str | None = None,
+        authorize: bool,
+        replay_safe: bool,
+    ) -> tuple[requests.Response, int]:
+        """Send through the retry policy; return the final response and the attempts made.
+
+        Raises ``TransportError`` (or ``UncertainWriteError`` when not ``replay_safe``) for
+        failures that produced no response.  Error statuses are returned, not raised.
+        """
         retries = 0
         refreshed = False
+        query = _query_text(params)
         while True:
             self._gate.wait()
-            token = self._tokens.bearer(self.session, self.base_url, self.timeout)
-            headers = {"Authorization": f"Bearer {token}", "User-Agent": self.user_agent}
-            if body is not None:
-                headers["Content-Type"] = "application/json"
+            token: str | None = None
+            auth: requests.auth.AuthBase = _NoAuth()
+            if authorize:
+                token = self._tokens.bearer(self._post_token)
+                auth = _BearerAuth(token)
+            headers = {"User-Agent": self.user_agent, "Accept": "application/json"}
+            if content_type is not None:
+                headers["Content-Type"] = content_type
             started = time.monotonic()
             try:
                 response = self.session.request(
-                    method, url, params=params, data=body, headers=headers, timeout=self.timeout
+                    method,
+                    url,
+                    params=params,
+                    data=data,
+                    headers=headers,
+                    auth=auth,
+                    timeout=self.timeout,
                 )
             except requests.RequestException as exc:
                 elapsed = time.monotonic() - started
-                reached = not _connect_failed(exc)
+                outcome = type(exc).__name__
                 log.debug(
-                    "%s %s %s -> %s after %.3fs (retry %d)",
-                    method,
-                    display_path,
-                    _query_text(params),
-                    type(exc).__name__,
-                    elapsed,
-                    retries,
+                    "%s %s%s -> %s after %.3fs (retry %d)",
+                    *(method, display_path, query, outcome, elapsed, retries),
                 )
-                if method == "POST" and reached:
+                detail = redact(_describe(exc), self._tokens.secrets())
+                if isinstance(exc, _NEVER_SENT):
+                    raise TransportError(
+                        f"{outcome}: {detail}", method=method, path=display_path
+                    ) from None
+                if not replay_safe and not _connect_failed(exc):
                     raise UncertainWriteError(
-                        f"{type(exc).__name__} after the request may have reached FreshBooks: "
-                        "the object may or may not have been created; look it up before "
-                        "creating it again",
+                        f"{outcome} after the request may have reached FreshBooks: the object "
+                        "may or may not have been created; look it up before creating it again",
                         method=method,
                         path=display_path,
                     ) from None
+                if not _may_succeed_on_retry(exc):
+                    raise TransportError(
+                        f"{outcome}: {detail}", method=method, path=display_path
+                    ) from None
                 if retries < self.retry.max_retries:
                     retries += 1
-                    time.sleep(self.retry.delay(retries))
+                    self._pause(self.retry.delay(retries), retries, outcome)
                     continue
                 raise TransportError(
-                    f"{type(exc).__name__}: {_describe(exc)}", method=method, path=display_path
+                    f"{outcome} (gave up after {retries + 1} attempts): {detail}",
+                    method=method,
+                    path=display_path,
                 ) from None
 
             elapsed = time.monotonic() - started
             status = response.status_code
             log.debug(
-                "%s %s %s -> %d in %.3fs (retry %d)",
-                method,
-                display_path,
-                _query_text(params),
-                status,
-                elapsed,
-                retries,
+                "%s %s%s -> %d in %.3fs (retry %d)",
+                *(method, display_path, query, status, elapsed, retries),
             )
-            if status < 400:
-                return _parse_body(response, method, display_path)
-
-            retry_after = _parse_retry_after(response.headers.get("Retry-After"))
-            if status == 401 and not refreshed and self._tokens.can_refresh:
-                refreshed = True
-                self._tokens.refresh(self.session, self.base_url, self.timeout, stale=token)
+            if status == 401 and authorize and not refreshed and self._tokens.can_refresh:
+                refreshed = True  # one refresh, one resend; a second 401 is raised
+                self._tokens.refresh(self._post_token, stale=token)
                 continue
-            retryable = status in RETRY_STATUSES and (method in IDEMPOTENT_METHODS or status == 429)
-            if retryable and retries < self.retry.max_retries:
+            if (
+                status in RETRY_STATUSES
+                and (replay_safe or status == 429)
+                and retries < self.retry.max_retries
+            ):
                 retries += 1
+                retry_after = _parse_retry_after(response.headers.get("Retry-After"))
                 delay = self.retry.delay(retries, retry_after)
                 if status == 429:
-                    self._gate.hold(delay)
+                    self._gate.hold(delay)  # every thread of this client waits it out
+                    log.debug("HTTP 429: holding every request for %.3fs", delay)
                 else:
-                    time.sleep(delay)
+                    self._pause(delay, retries, f"HTTP {status}")
                 continue
-            error = _error_from(response, method, display_path, retry_after)
-            if method == "POST" and isinstance(error, ServerError):
-                raise UncertainWriteError(
-                    f"{error.message} — the POST may or may not have created the object; look it "
-                    "up before creating it again",
-                    status_code=error.status_code,
-                    errno=error.errno,
-                    field=error.field,
-                    errors=error.errors,
-                    body=error.body,
-                    method=method,
-                    path=display_path,
-                )
-            raise error
+            return response, retries + 1
+
+    def _pause(self, delay: float, retry_number: int, reason: str) -> None:
+        log.debug(
+            "%s: retry %d of %d in %.3fs", reason, retry_number, self.retry.max_retries, delay
+        )
+        time.sleep(delay)
+
+    def _parse_body(self, response: requests.Response, method: str, path: str) -> Any:
+        content = response.content
+        if not content.strip():
+            if response.status_code == 204 or method in ("HEAD", "DELETE"):
+                return {}
+            return self._unreadable(response, method, path, "an empty body")
+        try:
+            return jsonlib.loads(content, parse_float=Decimal)
+        except ValueError:  # JSONDecodeError, UnicodeDecodeError: HTML, truncated, garbage
+            snippet = redact(body_snippet(content), self._tokens.secrets())
+            return self._unreadable(response, method, path, f"a body that is not JSON: {snippet!r}")
+
+    def _unreadable(self, response: requests.Response, method: str, path: str, what: str) -> Any:
+        status = response.status_code
+        if method == "POST":
+            raise UncertainWriteError(
+                f"the POST was answered with {what}; the object was probably created but its "
+                "answer could not be read: look it up before creating it again",
+                status_code=status,
+                body=what,
+                method=method,
+                path=path,
+            )
+        raise TransportError(
+            f"answered with {what}", status_code=status, body=what, method=method, path=path
+        )
+
+
+def _pooled_session() -> requests.Session:
+    """A keep-alive session whose pool holds enough connections for a few dozen threads."""
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+def _amend(error: FreshBooksError, note: str) -> None:
+    error.message = f"{error.message} {note}"
+    error.args = (error.message,)
 
 
 def _json_default(value: Any) -> Any:
@@ -361,56 +585,6 @@ def _describe(exc: Exception) -> str:
     # requests' messages hold the URL and pool details, never headers; keep them short.
     text = str(exc)
     return text if len(text) <= 200 else text[:200] + "..."
-
-
-def _snippet(response: requests.Response) -> str:
-    text = response.content[:200].decode("utf-8", "replace").strip()
-    return " ".join(text.split())
-
-
-def _parse_body(response: requests.Response, method: str, path: str) -> Any:
-    if not response.content:
-        if response.status_code == 204:
-            return {}
-        raise TransportError(
-            f"empty body with HTTP {response.status_code}",
-            status_code=response.status_code,
-            method=method,
-            path=path,
-        )
-    try:
-        return jsonlib.loads(response.content, parse_float=Decimal)
-    except ValueError:
-        raise TransportError(
-            f"HTTP {response.status_code} with a body that is not JSON: {_snippet(response)!r}",
-            status_code=response.status_code,
-            body=_snippet(response),
-            method=method,
-            path=path,
-        ) from None
-
-
-def _error_from(
-    response: requests.Response, method: str, path: str, retry_after: float | None
-) -> FreshBooksError:
-    try:
-        body: Any = None
-        if response.content:
-            body = jsonlib.loads(response.content, parse_float=Decimal)
-        snippet = None
-    except ValueError:
-        body = None
-        snippet = _snippet(response) or "(empty)"
-    if body is None and snippet is None:
-        snippet = "(empty body)"
-    return error_for_response(
-        response.status_code,
-        body,
-        method=method,
-        path=path,
-        retry_after=retry_after,
-        snippet=snippet,
-    )
 
 
 # --- the default client ----------

@@ -333,6 +333,9 @@ class SandboxServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog of 5 drops bursts of concurrent connections (20 threads, a
+    # batch with 8 workers), which the client then retries after a second.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], app: AppState) -> None:
         self.app = app

@@ -1,0 +1,826 @@
+"""``freshbooks-orm``: a thin command line over the library (all logic lives in the library).
+
+Exit codes: 0 ok, 1 some invoices failed or were refused (or the API answered an error),
+2 usage error (bad option, unknown filter or field, missing credentials), 130 interrupted.
+Errors are one line on stderr; ``--debug`` adds the traceback and the request log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import enum
+import json
+import logging
+import os
+import signal
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import unquote
+
+from . import __version__, batch
+from .errors import ConfigurationError, FreshBooksError, UnknownFilterError
+from .invoices import Invoice
+from .journal import Journal, RunRecord
+from .query import BoolFilter, InFilter
+from .transport import Client, configure
+from .types import Money
+
+__all__ = ["main"]
+
+PROG = "freshbooks-orm"
+LIST_COLUMNS = (
+    "id",
+    "invoice_number",
+    "customerid",
+    "organization",
+    "create_date",
+    "v3_status",
+    "amount",
+    "outstanding",
+    "po_number",
+)
+SANDBOX_INVOICES = 200
+
+
+class UsageError(Exception):
+    """A mistake in the command line: reported in one line, exit code 2."""
+
+
+# --- arguments ---------------------------------------------------------------------------------
+
+
+def _common() -> argparse.ArgumentParser:
+    """Options accepted before or after the command (defaults suppressed so both places work)."""
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("connection")
+    s = argparse.SUPPRESS
+    g.add_argument("--access-token", default=s, help="default: $FRESHBOOKS_ACCESS_TOKEN")
+    g.add_argument("--account-id", default=s, help="default: $FRESHBOOKS_ACCOUNT_ID")
+    g.add_argument("--api-url", default=s, help="default: $FRESHBOOKS_API_URL or the live API")
+    g.add_argument(
+        "--journal",
+        default=s,
+        help="journal file (default: $FRESHBOOKS_ORM_JOURNAL or the user data directory)",
+    )
+    g.add_argument(
+        "--sandbox",
+        action="store_true",
+        default=s,
+        help=f"run against a fresh embedded sandbox ({SANDBOX_INVOICES} invoices)",
+    )
+    g.add_argument("--debug", action="store_true", default=s, help="tracebacks and request log")
+    return p
+
+
+def _batch_options(p: argparse.ArgumentParser, *, dry_run: bool = True) -> None:
+    if dry_run:
+        p.add_argument("--dry-run", action="store_true", help="show the changes, send no write")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    p.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=batch.DEFAULT_WORKERS,
+        help=f"concurrent writers (default {batch.DEFAULT_WORKERS})",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common()
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Query FreshBooks invoices and make safe, journalled, undoable batch fixes.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    commands.add_parser(
+        "demo", parents=[common], help="a tour of the library on an embedded sandbox"
+    )
+
+    sandbox = commands.add_parser("sandbox", help="the embedded FreshBooks sandbox")
+    sandbox_cmds = sandbox.add_subparsers(
+        dest="sandbox_command", metavar="SUBCOMMAND", required=True
+    )
+    serve = sandbox_cmds.add_parser(
+        "serve", parents=[common], help="serve a sandbox in the foreground until Ctrl-C"
+    )
+    serve.add_argument("--port", type=int, default=0, help="default: a free port")
+    serve.add_argument("--invoices", type=int, default=SANDBOX_INVOICES)
+    serve.add_argument("--seed", type=int, default=1)
+
+    invoices = commands.add_parser("invoices", help="list, show, update and delete invoices")
+    inv_cmds = invoices.add_subparsers(dest="invoices_command", metavar="SUBCOMMAND", required=True)
+
+    def filters(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--filter",
+            "-f",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help="a filter, as .filter() takes it (repeatable; lists comma-separated)",
+        )
+
+    listing = inv_cmds.add_parser("list", parents=[common], help="list invoices")
+    filters(listing)
+    listing.add_argument("--include", action="append", default=[], metavar="NAME")
+    listing.add_argument("--order-by", metavar="FIELD", help="create_date or -create_date")
+    listing.add_argument("--limit", type=_positive_int, metavar="N")
+    listing.add_argument(
+        "--format", choices=("table", "csv", "json", "jsonl"), default="table", dest="fmt"
+    )
+
+    show = inv_cmds.add_parser("show", parents=[common], help="show one invoice with its lines")
+    show.add_argument("id", metavar="ID")
+    show.add_argument("--format", choices=("text", "json"), default="text", dest="fmt")
+
+    update = inv_cmds.add_parser(
+        "update", parents=[common], help="set fields on every matching invoice"
+    )
+    filters(update)
+    update.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        dest="sets",
+        help="a field to set (repeatable); JSON for lists and objects, '25.00 USD' for money",
+    )
+    update.add_argument("--unset", action="append", default=[], metavar="NAME", help="set to null")
+    update.add_argument("--all", action="store_true", help="allow running without --filter")
+    update.add_argument("--note", help="a note stored with the run in the journal")
+    _batch_options(update)
+
+    delete = inv_cmds.add_parser(
+        "delete", parents=[common], help="soft-delete every matching invoice"
+    )
+    filters(delete)
+    delete.add_argument("--all", action="store_true", help="allow running without --filter")
+    delete.add_argument("--note", help="a note stored with the run in the journal")
+    _batch_options(delete)
+
+    runs = commands.add_parser("runs", help="the journal of batch runs")
+    run_cmds = runs.add_subparsers(dest="runs_command", metavar="SUBCOMMAND", required=True)
+    runs_list = run_cmds.add_parser("list", parents=[common], help="recent runs, newest first")
+    runs_list.add_argument("--limit", type=_positive_int, default=20)
+    runs_show = run_cmds.add_parser("show", parents=[common], help="one run and its counts")
+    runs_show.add_argument("run", metavar="RUN", help="a run id, a unique prefix, or 'latest'")
+    runs_show.add_argument("--items", action="store_true", help="list every invoice of the run")
+    resume = run_cmds.add_parser("resume", parents=[common], help="finish an interrupted run")
+    resume.add_argument("run", metavar="RUN")
+    resume.add_argument("--force", action="store_true", help="write invoices changed since too")
+    _batch_options(resume, dry_run=False)
+    undo = run_cmds.add_parser("undo", parents=[common], help="write a run's before-images back")
+    undo.add_argument("run", metavar="RUN")
+    undo.add_argument("--force", action="store_true", help="also undo invoices changed since")
+    undo.add_argument("--note", help="a note stored with the undo run")
+    _batch_options(undo)
+    return parser
+
+
+# --- the context: client, journal, sandbox -------------------------------------------------------
+
+
+class Context:
+    def __init__(self, args: argparse.Namespace, out: TextIO, err: TextIO, stack: ExitStack):
+        self.args = args
+        self.out = out
+        self.err = err
+        self._stack = stack
+        self._client: Client | None = None
+        self._journal: Journal | None = None
+        self.sandbox: Any = None
+
+    def opt(self, name: str, default: Any = None) -> Any:
+        return getattr(self.args, name, default)
+
+    def client(self) -> Client:
+        if self._client is None:
+            if self.opt("sandbox"):
+                from .sandbox import Sandbox
+
+                self.sandbox = self._stack.enter_context(Sandbox(invoices=SANDBOX_INVOICES, seed=1))
+                self.note(f"using a fresh embedded sandbox ({SANDBOX_INVOICES} invoices)")
+                self._client = self.sandbox.client()
+            else:
+                self._client = Client(
+                    access_token=self.opt("access_token"),
+                    account_id=self.opt("account_id"),
+                    base_url=self.opt("api_url"),
+                )
+            self._stack.callback(self._client.close)
+        return self._client
+
+    def journal(self) -> Journal:
+        if self._journal is None:
+            path = self.opt("journal")
+            if (
+                path is None
+                and self.opt("sandbox")
+                and not os.environ.get("FRESHBOOKS_ORM_JOURNAL")
+            ):
+                # A throwaway sandbox must not fill the user's journal with runs against it.
+                tmp = self._stack.enter_context(tempfile.TemporaryDirectory())
+                path = Path(tmp) / "journal.sqlite3"
+            self._journal = Journal(path)
+            self._stack.callback(self._journal.close)
+        return self._journal
+
+    def print(self, text: str = "") -> None:
+        print(text, file=self.out)
+
+    def note(self, text: str) -> None:
+        print(text, file=self.err)
+
+    def progress(self) -> bool | None:
+        return False if self.opt("no_progress") else None
+
+    def confirm(self, question: str) -> bool:
+        if self.opt("yes"):
+            return True
+        if not sys.stdin.isatty():
+            raise UsageError(f"{question} -- refusing without --yes (no terminal to ask on)")
+        self.err.write(f"{question} [y/N] ")
+        self.err.flush()
+        return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+
+# --- value parsing -----------------------------------------------------------------------------
+
+
+def _pair(text: str, what: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise UsageError(f"{what} must look like NAME=VALUE, got {text!r}")
+    return name.strip(), value
+
+
+def _filters(texts: Sequence[str]) -> dict[str, Any]:
+    spec = Invoice._resource
+    assert spec is not None
+    out: dict[str, Any] = {}
+    for text in texts:
+        name, value = _pair(text, "--filter")
+        flt = spec.resolve(name)  # UnknownFilterError names the valid ones
+        if isinstance(flt, InFilter):
+            out[name] = [v.strip() for v in value.split(",") if v.strip()]
+        elif isinstance(flt, BoolFilter):
+            lowered = value.strip().lower()
+            if lowered not in ("true", "false", "1", "0", "yes", "no"):
+                raise UsageError(f"filter {name!r} takes true or false, got {value!r}")
+            out[name] = lowered in ("true", "1", "yes")
+        else:
+            out[name] = value
+    return out
+
+
+def _field_value(name: str, text: str) -> Any:
+    spec = Invoice._fields.get(name)
+    stripped = text.strip()
+    if stripped[:1] in ("[", "{"):
+        try:
+            return json.loads(stripped, parse_float=Decimal)
+        except ValueError as exc:
+            raise UsageError(f"--set {name}: not valid JSON: {exc}") from None
+    if spec is not None and spec.type.name == "Money":
+        amount, _, code = stripped.partition(" ")
+        if not code:
+            raise UsageError(f"--set {name}: give money as 'AMOUNT CODE', e.g. '25.00 USD'")
+        return Money(amount, code.strip())
+    return text
+
+
+def _queryset(ctx: Context, filters: dict[str, Any]) -> Any:
+    qs = Invoice.objects.filter(**filters)  # validated before any connection is set up
+    return qs.using(ctx.client())
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+
+def cmd_list(ctx: Context) -> int:
+    a = ctx.args
+    qs = Invoice.objects.filter(**_filters(a.filter))
+    if a.include:
+        qs = qs.include(*[n.strip() for part in a.include for n in part.split(",") if n.strip()])
+    if a.order_by:
+        qs = qs.order_by(a.order_by)
+    qs = qs.using(ctx.client())
+    rows = qs[: a.limit] if a.limit else qs
+    if a.fmt in ("json", "jsonl"):
+        dicts = [inv.to_dict() for inv in rows]
+        if a.fmt == "json":
+            ctx.print(json.dumps(dicts, indent=2, default=_json_default))
+        else:
+            for d in dicts:
+                ctx.print(json.dumps(d, default=_json_default))
+        return 0
+    table = [[_cell(getattr(inv, c)) for c in LIST_COLUMNS] for inv in rows]
+    if a.fmt == "csv":
+        writer = csv.writer(ctx.out, lineterminator="\n")
+        writer.writerow(LIST_COLUMNS)
+        writer.writerows(table)
+        return 0
+    ctx.print(_table(LIST_COLUMNS, table))
+    ctx.note(f"{len(table)} invoice{'s' if len(table) != 1 else ''}")
+    return 0
+
+
+def cmd_show(ctx: Context) -> int:
+    inv = Invoice.objects.using(ctx.client()).include("lines").get(ctx.args.id)
+    if ctx.args.fmt == "json":
+        ctx.print(json.dumps(inv.to_dict(), indent=2, default=_json_default))
+        return 0
+    width = max(len(n) for n in Invoice._fields)
+    for name in Invoice._fields:
+        value = getattr(inv, name)
+        if name != "lines" and value not in (None, ""):
+            ctx.print(f"{name:<{width}}  {_cell(value)}")
+    columns = ("lineid", "name", "description", "qty", "unit_cost", "amount")
+    rows = [[_cell(getattr(line, c)) for c in columns] for line in inv.lines]
+    ctx.print(f"\nlines ({len(rows)}):")
+    ctx.print(_table(columns, rows))
+    return 0
+
+
+def _check_scope(ctx: Context, filters: dict[str, Any], verb: str) -> None:
+    if not filters and not ctx.args.all:
+        raise UsageError(f"{verb} without --filter would touch every invoice; add --all to mean it")
+
+
+def _execute(ctx: Context, the_plan: batch.Plan, verb: str) -> int:
+    preview = the_plan.result()
+    ctx.print(str(preview))
+    if ctx.args.dry_run:
+        return 0 if not preview.failed else 1
+    if not the_plan.planned:
+        ctx.note("nothing to write")
+        return 0 if not preview.failed else 1
+    if not ctx.confirm(f"{verb} {the_plan.planned} invoice(s)?"):
+        ctx.note("cancelled; nothing was written")
+        return 1
+    result = the_plan.execute(
+        workers=ctx.args.workers,
+        journal=ctx.journal(),
+        progress=ctx.progress(),
+        note=ctx.args.note,
+    )
+    return _report(ctx, result)
+
+
+def _report(ctx: Context, result: batch.BatchResult) -> int:
+    ctx.print(str(result))
+    if result.run_id:
+        if result.failed or result.conflicts or result.pending:
+            ctx.note(f"see: {PROG} runs show {result.run_id} --items")
+        if result.failed or result.pending:
+            ctx.note(f"retry with: {PROG} runs resume {result.run_id}")
+        if result.done and result.action != "undo":
+            ctx.note(f"undo with: {PROG} runs undo {result.run_id}")
+    return 0 if result.ok else 1
+
+
+def cmd_update(ctx: Context) -> int:
+    a = ctx.args
+    filters = _filters(a.filter)
+    fields: dict[str, Any] = {}
+    for text in a.sets:
+        name, value = _pair(text, "--set")
+        fields[name] = _field_value(name, value)
+    for name in a.unset:
+        fields[name] = None
+    if not fields:
+        raise UsageError("update needs at least one --set NAME=VALUE (or --unset NAME)")
+    edit = batch.set_fields(Invoice, fields)  # validates names and values before any request
+    _check_scope(ctx, filters, "update")
+    return _execute(ctx, batch.plan(_queryset(ctx, filters), edit, "update"), "Update")
+
+
+def cmd_delete(ctx: Context) -> int:
+    filters = _filters(ctx.args.filter)
+    _check_scope(ctx, filters, "delete")
+    return _execute(ctx, batch.plan(_queryset(ctx, filters), None, "delete"), "Delete")
+
+
+def cmd_runs_list(ctx: Context) -> int:
+    runs = ctx.journal().runs(limit=ctx.args.limit)
+    columns = ("run", "action", "status", "when (UTC)", "user", "matched", "done", "failed",
+               "refused", "note")  # fmt: skip
+    rows = [
+        [
+            r.id,
+            r.action + (f" of {r.undoes}" if r.undoes else ""),
+            r.status,
+            r.created_at.replace("+00:00", ""),
+            r.user,
+            str(r.matched),
+            str(r.count("done")),
+            str(r.count("failed")),
+            str(r.count("conflict")),
+            r.note or "",
+        ]
+        for r in runs
+    ]
+    ctx.print(_table(columns, rows) if rows else f"no runs in {ctx.journal().path}")
+    return 0
+
+
+def cmd_runs_show(ctx: Context) -> int:
+    journal = ctx.journal()
+    run = journal.run(ctx.args.run)
+    ctx.print(_describe_run(run))
+    if ctx.args.items:
+        rows = [
+            [str(i.invoice_id), i.state, _summary(i.before, i.payload), i.error or ""]
+            for i in journal.items(run.id)
+        ]
+        ctx.print(_table(("invoice", "state", "change", "error"), rows))
+    return 0
+
+
+def cmd_runs_resume(ctx: Context) -> int:
+    journal = ctx.journal()
+    run = journal.run(ctx.args.run)
+    if not run.pending:
+        ctx.print(f"run {run.id} has nothing left to do ({run.count('done')} done)")
+        return 0
+    if not ctx.confirm(f"Resume run {run.id}: {run.pending} invoice(s) left?"):
+        ctx.note("cancelled")
+        return 1
+    result = batch.resume(
+        run.id,
+        client=ctx.client(),
+        journal=journal,
+        workers=ctx.args.workers,
+        progress=ctx.progress(),
+        force=ctx.args.force,
+    )
+    return _report(ctx, result)
+
+
+def cmd_runs_undo(ctx: Context) -> int:
+    journal = ctx.journal()
+    run = journal.run(ctx.args.run)
+    preview = batch.undo(run.id, journal=journal, dry_run=True)
+    ctx.print(str(preview))
+    if ctx.args.dry_run or not preview.planned:
+        return 0
+    if not ctx.confirm(f"Undo run {run.id}: restore {preview.planned} invoice(s)?"):
+        ctx.note("cancelled; nothing was written")
+        return 1
+    result = batch.undo(
+        run.id,
+        client=ctx.client(),
+        journal=journal,
+        force=ctx.args.force,
+        workers=ctx.args.workers,
+        progress=ctx.progress(),
+        note=ctx.args.note,
+    )
+    code = _report(ctx, result)
+    if result.conflicts:
+        ctx.note("refused invoices changed after the run; --force restores them anyway")
+    return code
+
+
+def cmd_serve(ctx: Context) -> int:
+    from .sandbox import Sandbox
+
+    a = ctx.args
+    stop = threading.Event()
+    with Sandbox(invoices=a.invoices, seed=a.seed, port=a.port) as sb:
+        ctx.print(f"export FRESHBOOKS_ACCESS_TOKEN={sb.access_token}")
+        ctx.print(f"export FRESHBOOKS_ACCOUNT_ID={sb.account_id}")
+        ctx.print(f"export FRESHBOOKS_API_URL={sb.url}")
+        ctx.out.flush()
+        ctx.note(f"# sandbox with {a.invoices} invoices serving at {sb.url}; Ctrl-C to stop")
+        ctx.err.flush()
+        handler = _on_signal(stop)
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+        finally:
+            handler()
+    return 0
+
+
+def _on_signal(stop: threading.Event) -> Callable[[], None]:
+    """Let SIGTERM stop the server like Ctrl-C; return the undo of that."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, previous)
+
+    return restore
+
+
+def cmd_demo(ctx: Context) -> int:
+    return run_demo(ctx.out)
+
+
+# --- output helpers ----------------------------------------------------------------------------
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat") and hasattr(value, "year"):
+        return str(value.isoformat(sep=" ") if hasattr(value, "hour") else value.isoformat())
+    if isinstance(value, Money):
+        return str(value)
+    if isinstance(value, enum.IntEnum):
+        return value.name.lower()
+    return str(value)
+
+
+def _table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [len(c) for c in columns]
+    for row in rows:
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=False)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines.extend(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip()
+        for row in rows
+    )
+    return "\n".join(lines)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def _summary(before: Any, payload: Any) -> str:
+    if not payload:
+        return ""
+    parts = []
+    for key, new in payload.items():
+        old = (before or {}).get(key)
+        parts.append(f"{key}: {batch._show(old)} -> {batch._show(new)}")
+    text = "; ".join(parts)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _describe_run(run: RunRecord) -> str:
+    counts = ", ".join(f"{n} {state}" for state, n in sorted(run.counts.items())) or "no items"
+    lines = [
+        f"run        {run.id}",
+        f"action     {run.action}" + (f" (undoes {run.undoes})" if run.undoes else ""),
+        f"status     {run.status}",
+        f"by         {run.user} at {run.created_at}"
+        + (f", finished {run.finished_at}" if run.finished_at else ""),
+        f"account    {run.account_id} at {run.api_host}",
+        f"filter     {json.dumps(run.filter)}",
+        f"changes    {json.dumps(run.changes)}",
+        f"matched    {run.matched}: {counts}",
+    ]
+    if run.note:
+        lines.append(f"note       {run.note}")
+    return "\n".join(lines)
+
+
+# --- main --------------------------------------------------------------------------------------
+
+COMMANDS: dict[tuple[str, ...], Callable[[Context], int]] = {
+    ("demo",): cmd_demo,
+    ("sandbox", "serve"): cmd_serve,
+    ("invoices", "list"): cmd_list,
+    ("invoices", "show"): cmd_show,
+    ("invoices", "update"): cmd_update,
+    ("invoices", "delete"): cmd_delete,
+    ("runs", "list"): cmd_runs_list,
+    ("runs", "show"): cmd_runs_show,
+    ("runs", "resume"): cmd_runs_resume,
+    ("runs", "undo"): cmd_runs_undo,
+}
+
+#: Errors that mean "the command line was wrong": exit code 2.
+USAGE_ERRORS: tuple[type[BaseException], ...] = (
+    UsageError,
+    UnknownFilterError,
+    batch.UnknownFieldError,
+    ConfigurationError,
+    KeyError,
+    TypeError,
+    ValueError,
+    AttributeError,  # ReadOnlyFieldError
+)
+
+
+@contextmanager
+def _debug_logging(enabled: bool) -> Iterator[None]:
+    if not enabled:
+        yield
+        return
+    logger = logging.getLogger("freshbooks_orm")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code (the console script exits with it)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, usage errors (argparse printed them)
+        return int(exc.code) if isinstance(exc.code, int) else 2
+    key = tuple(
+        v
+        for v in (
+            args.command,
+            getattr(args, "sandbox_command", None),
+            getattr(args, "invoices_command", None),
+            getattr(args, "runs_command", None),
+        )
+        if v
+    )
+    debug = bool(getattr(args, "debug", False))
+    with ExitStack() as stack:
+        ctx = Context(args, sys.stdout, sys.stderr, stack)
+        try:
+            with _debug_logging(debug):
+                return COMMANDS[key](ctx)
+        except batch.BatchInterrupted as exc:
+            ctx.note(f"{PROG}: {exc}")
+            ctx.note(f"finish it with: {PROG} runs resume {exc.result.run_id}")
+            return 130
+        except KeyboardInterrupt:
+            ctx.note(f"{PROG}: interrupted")
+            return 130
+        except BrokenPipeError:  # e.g. piped into head: stop quietly
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return 1
+        except USAGE_ERRORS as exc:  # before FreshBooksError: ConfigurationError is both
+            _fail(ctx, exc, debug)
+            return 2
+        except FreshBooksError as exc:
+            _fail(ctx, exc, debug)
+            return 1
+        except OSError as exc:
+            _fail(ctx, exc, debug)
+            return 1
+    return 0  # pragma: no cover - every command returns above
+
+
+def _fail(ctx: Context, exc: BaseException, debug: bool) -> None:
+    if debug:
+        import traceback
+
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=ctx.err)
+    text = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+    ctx.note(f"{PROG}: error: {text}")
+
+
+# --- demo --------------------------------------------------------------------------------------
+
+
+def run_demo(out: TextIO) -> int:
+    """A tour on an in-process sandbox: each step's code, its result and the requests it sent."""
+    from .sandbox import Sandbox
+
+    def say(text: str = "") -> None:
+        print(text, file=out)
+
+    with Sandbox(invoices=SANDBOX_INVOICES, seed=1) as sb:
+        client = sb.client()
+        base = f"/accounting/account/{sb.account_id}/invoices/invoices"
+
+        def step(title: str, code: str, action: Callable[[], Any]) -> Any:
+            sb.requests.clear()
+            say(f"\n# {title}")
+            for line in code.strip().splitlines():
+                say(f"{'...' if line[:1].isspace() else '>>>'} {line}")
+            value = action()
+            if value is not None:
+                for line in str(value).splitlines():
+                    say(f"    {line}")
+            sent = list(sb.requests)
+            say(f"    [{len(sent)} request{'s' if len(sent) != 1 else ''}]")
+            for r in sent:
+                query = "&".join(f"{k}={v}" for k, v in r.query)
+                path = r.path.replace(base, "…/invoices", 1)
+                say(f"    {r.method} {path}{'?' + query if query else ''} -> {r.status}")
+                if r.json is not None:
+                    say(f"        body: {_demo_body(r.json)}")
+            return value
+
+        say(f"freshbooks_orm {__version__} demo: an embedded FreshBooks sandbox at {sb.url}")
+        say(f"with {SANDBOX_INVOICES} invoices; '…/invoices' below is {base}.")
+        say("In your own code: configure(Client(access_token=..., account_id=...)), or set")
+        say("FRESHBOOKS_ACCESS_TOKEN and FRESHBOOKS_ACCOUNT_ID.")
+        configure(client)
+        try:
+            state: dict[str, Any] = {}
+
+            def build() -> Any:
+                state["qs"] = Invoice.objects.filter(v3_status="sent", date_min="2022-06-01")
+                return unquote(str(state["qs"].url)).replace(sb.url + base, "…/invoices")
+
+            step(
+                "A filtered query is lazy: it knows its URL and has sent nothing",
+                'sent = Invoice.objects.filter(v3_status="sent", date_min="2022-06-01")\nsent.url',
+                build,
+            )
+            qs = state["qs"]
+            step("count() asks for one row and reads the total", "sent.count()", qs.count)
+            first = qs.first()
+            step(
+                "first() is one request too",
+                "inv = sent.first()\nprint(inv.invoice_number, inv.amount, inv.create_date)",
+                lambda: _row(qs.first()),
+            )
+            step(
+                "A slice is one request of just those rows",
+                "for inv in sent[2:5]:\n    print(inv.invoice_number, inv.amount, inv.create_date)",
+                lambda: "\n".join(_row(inv) for inv in qs[2:5]),
+            )
+            step(
+                "Iterating pages at 100 per request",
+                "invoices = list(Invoice.objects.all()); len(invoices)",
+                lambda: len(list(Invoice.objects.all())),
+            )
+
+            def edit_line() -> Any:
+                line = first.lines[0]
+                line.qty = (line.qty or 0) + 1
+                count = len(first.lines)
+                first.save()
+                return f"saved: one PUT carrying all {count} lines (ids kept)"
+
+            step(
+                "A line edit: lines load on first access; save() sends EVERY line "
+                "(FreshBooks deletes lines a PUT leaves out)",
+                "inv.lines[0].qty += 1\ninv.save()",
+                edit_line,
+            )
+            step(
+                "delete() sends vis_state alone (FreshBooks drops anything sent with it)",
+                "inv.delete()",
+                lambda: first.delete(),
+            )
+            step(
+                "A batch fix, dry run first: shows every change, sends no write",
+                'Invoice.objects.filter(v3_status="draft").update(po_number="PO-7", dry_run=True)',
+                lambda: Invoice.objects.filter(v3_status="draft").update(
+                    po_number="PO-7", dry_run=True
+                ),
+            )
+        finally:
+            configure(None)
+            client.close()
+    say("\nWithout dry_run=True the fix is journalled, resumable and undoable:")
+    say(f"  {PROG} sandbox serve   # then, in another shell, the export lines it prints, and")
+    say(f"  {PROG} invoices update --filter v3_status=draft --set po_number=PO-7 --dry-run")
+    say(f"  {PROG} runs list; {PROG} runs undo latest")
+    return 0
+
+
+def _row(inv: Any) -> str:
+    return f"{inv.invoice_number} {inv.amount} {inv.create_date}"
+
+
+def _demo_body(body: Any) -> str:
+    """A request body in one line, each line shortened to its id and name."""
+    invoice = body.get("invoice") if isinstance(body, dict) else None
+    if isinstance(invoice, dict) and isinstance(invoice.get("lines"), list):
+        shown = dict(invoice)
+        shown["lines"] = [
+            {k: line[k] for k in ("lineid", "name", "qty") if k in line}
+            for line in invoice["lines"]
+        ]
+        return json.dumps({"invoice": shown}, default=_json_default)
+    return json.dumps(body, default=_json_default)

@@ -1,0 +1,200 @@
+"""The command line: cheap in-process checks of parsing and exit codes, then end to end against
+``freshbooks-orm sandbox serve`` in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from freshbooks_orm.cli import main
+
+ENV_NAMES = ("FRESHBOOKS_ACCESS_TOKEN", "FRESHBOOKS_ACCOUNT_ID", "FRESHBOOKS_API_URL")
+
+
+@pytest.fixture(autouse=True)
+def no_credentials(monkeypatch, tmp_path):
+    for name in (*ENV_NAMES, "FRESHBOOKS_REFRESH_TOKEN", "FRESHBOOKS_CLIENT_ID"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("FRESHBOOKS_ORM_JOURNAL", str(tmp_path / "journal.sqlite3"))
+
+
+# --- in process ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["invoices", "list", "--filter", "stauts=sent"], "Did you mean 'status'"),
+        (["invoices", "list", "--filter", "v3_status"], "NAME=VALUE"),
+        (["invoices", "list", "--filter", "date_min=soon"], "bad value for filter"),
+        (["invoices", "update", "--filter", "v3_status=draft", "--set", "po_numbr=1"], "po_number"),
+        (["invoices", "update", "--filter", "v3_status=draft", "--set", "vis_state=1"], "delete"),
+        (["invoices", "update", "--set", "po_number=1"], "--all"),
+        (["invoices", "update", "--filter", "v3_status=draft"], "--set"),
+        (["invoices", "delete"], "--all"),
+        (["invoices", "list"], "no FreshBooks credentials"),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_argparse_errors_exit_2(capsys):
+    assert main(["invoices", "update", "--workers", "0", "--set", "a=b"]) == 2
+    assert main(["nonsense"]) == 2
+    assert main(["--version"]) == 0
+
+
+def test_debug_shows_the_traceback(capsys):
+    assert main(["--debug", "invoices", "list", "--filter", "stauts=x"]) == 2
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_writes_without_yes_and_without_a_terminal_are_refused(capsys, monkeypatch):
+    with open(os.devnull) as devnull:
+        monkeypatch.setattr(sys, "stdin", devnull)
+        code = main(["--sandbox", "invoices", "delete", "--filter", "v3_status=draft"])
+    out, err = capsys.readouterr()
+    assert code == 2 and "refusing without --yes" in err
+    assert "would change" in out  # the preview was shown first
+
+
+def test_sandbox_flag_lists_and_fixes_in_process(capsys):
+    assert (
+        main(["--sandbox", "invoices", "list", "--filter", "v3_status=draft", "--format", "json"])
+        == 0
+    )
+    rows = json.loads(capsys.readouterr().out)
+    assert rows and all(r["v3_status"] == "draft" for r in rows)
+    code = main(["--sandbox", "invoices", "update", "--filter", "v3_status=draft",
+                 "--set", "po_number=PO-1", "--yes", "--no-progress"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0 and f"{len(rows)} done" in out
+
+
+def test_demo_runs_without_environment_and_shows_the_requests(capsys):
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert '"vis_state": 1' in out  # delete() sent vis_state alone
+    assert '{"invoice": {"lines": [' in out  # the line edit sent every line
+    assert "dry run, nothing sent" in out
+    assert len(out.splitlines()) < 120  # a screen or two
+
+
+# --- end to end against `freshbooks-orm sandbox serve` ------------------------------------------
+
+
+@pytest.fixture
+def served(tmp_path):
+    """A sandbox served by the CLI in a subprocess; yields the environment to reach it."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "freshbooks_orm", "sandbox", "serve", "--invoices", "80",
+         "--seed", "4"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        env = dict(os.environ)
+        for _ in ENV_NAMES:
+            line = proc.stdout.readline()
+            assert line.startswith("export "), line
+            name, _, value = line[len("export ") :].strip().partition("=")
+            env[name] = value
+        env["FRESHBOOKS_ORM_JOURNAL"] = str(tmp_path / "journal.sqlite3")
+        yield env
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0  # SIGTERM is a clean stop
+
+
+def cli(env, *args, stdin=None):
+    return subprocess.run(
+        [sys.executable, "-m", "freshbooks_orm", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=60,
+    )
+
+
+@pytest.mark.slow
+def test_end_to_end_dry_run_update_list_undo(served):
+    def drafts():
+        done = cli(served, "invoices", "list", "--filter", "v3_status=draft", "--format", "jsonl")
+        assert done.returncode == 0, done.stderr
+        return {
+            json.loads(line)["id"]: json.loads(line)["po_number"]
+            for line in done.stdout.splitlines()
+        }
+
+    original = drafts()
+    assert original
+
+    dry = cli(
+        served,
+        "invoices",
+        "update",
+        "--filter",
+        "v3_status=draft",
+        "--set",
+        "po_number=PO-CLI",
+        "--dry-run",
+    )
+    assert dry.returncode == 0 and "dry run, nothing sent" in dry.stdout
+    assert drafts() == original
+
+    asked = cli(
+        served,
+        "invoices",
+        "update",
+        "--filter",
+        "v3_status=draft",
+        "--set",
+        "po_number=PO-CLI",
+        stdin="",
+    )
+    assert asked.returncode == 2 and "--yes" in asked.stderr
+    assert drafts() == original
+
+    done = cli(
+        served,
+        "invoices",
+        "update",
+        "--filter",
+        "v3_status=draft",
+        "--set",
+        "po_number=PO-CLI",
+        "--yes",
+        "--workers",
+        "3",
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"{len(original)} done" in done.stdout
+    assert set(drafts().values()) == {"PO-CLI"}
+
+    listing = cli(served, "runs", "list")
+    assert listing.returncode == 0 and "update" in listing.stdout and "finished" in listing.stdout
+    shown = cli(served, "runs", "show", "latest", "--items")
+    assert shown.returncode == 0 and '"po_number": "PO-CLI"' in shown.stdout
+
+    undone = cli(served, "runs", "undo", "latest", "--yes")
+    assert undone.returncode == 0, undone.stderr
+    assert drafts() == original
+
+    again = cli(served, "runs", "resume", "latest")
+    assert again.returncode == 0 and "nothing left to do" in again.stdout
+
+    show = cli(served, "invoices", "show", str(next(iter(original))))
+    assert show.returncode == 0 and "lines (" in show.stdout
+    missing = cli(served, "invoices", "show", "999")
+    assert missing.returncode == 1 and missing.stderr.count("\n") == 1

@@ -16,6 +16,7 @@ from .auth import authorization_url, exchange_code  # noqa: E402
 from .errors import (  # noqa: E402
     AuthenticationError,
     ConfigurationError,
+    ConflictError,
     FreshBooksError,
     InvalidFilterValue,
     MultipleObjectsReturned,
@@ -26,6 +27,7 @@ from .errors import (  # noqa: E402
     ServerError,
     TransportError,
     UncertainWriteError,
+    UnknownFieldError,
     UnknownFilterError,
     ValidationError,
 )
@@ -39,6 +41,7 @@ __all__ = [
     "AuthenticationError",
     "Client",
     "ConfigurationError",
+    "ConflictError",
     "FreshBooksError",
     "InvalidFilterValue",
     "Invoice",
@@ -55,6 +58,7 @@ __all__ = [
     "ServerError",
     "TransportError",
     "UncertainWriteError",
+    "UnknownFieldError",
     "UnknownFilterError",
     "ValidationError",
     "VisState",

@@ -39,7 +39,13 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from .errors import FreshBooksError, ReadOnlyFieldError, closest
+from .errors import (
+    ConflictError,
+    FreshBooksError,
+    ReadOnlyFieldError,
+    UnknownFieldError,
+    closest,
+)
 from .journal import ItemRecord, Journal, RunRecord
 from .model import FieldKind, Model
 from .transport import Client, default_client
@@ -75,14 +81,6 @@ SHOWN_CHANGES = 20
 
 Action = Literal["update", "delete", "apply"]
 Edit = Callable[[Any], object]
-
-
-class UnknownFieldError(TypeError):
-    """``update()`` was given a name that is not a field of the model."""
-
-
-class ConflictError(FreshBooksError):
-    """The invoice changed since it was planned (resume) or written (undo); it was left alone."""
 
 
 # --- results ---------------------------------------------------------------------------------

@@ -735,7 +735,9 @@ def run_demo(out: TextIO) -> int:
                 path = r.path.replace(base, "…/invoices", 1)
                 say(f"    {r.method} {path}{'?' + query if query else ''} -> {r.status}")
                 if r.json is not None:
-                    say(f"        body: {_demo_body(r.json)}")
+                    shortened = "lines" in str(r.json)
+                    label = "body (each line cut to lineid, name, qty)" if shortened else "body"
+                    say(f"        {label}: {_demo_body(r.json)}")
             return value
 
         say(f"freshbooks_orm {__version__} demo: an embedded FreshBooks sandbox at {sb.url}")

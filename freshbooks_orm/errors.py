@@ -11,6 +11,7 @@ The tree::
     ├── ServerError (5xx)
     ├── TransportError                   connection refused/reset, timeout, a body that is not JSON
     ├── UncertainWriteError              a POST failed after it may have reached the server
+    ├── ConflictError                    a batch resume/undo left a changed invoice alone
     └── MultipleObjectsReturned          ``get()`` matched more than one row
 
     ``UncertainWriteError`` is deliberately neither a ``ServerError`` nor a ``TransportError``: a
@@ -19,6 +20,7 @@ The tree::
     Client-side misuse, raised before any request is sent, subclassing the built-in a user catches:
     ConfigurationError(FreshBooksError, ValueError)   missing credentials or account id
     UnknownFilterError(TypeError)                      a filter name the API does not know
+    UnknownFieldError(TypeError)                       ``update()`` named no field of the model
     InvalidFilterValue(ValueError)                     a known filter with a value it cannot take
     ReadOnlyFieldError(AttributeError)                 assigning a computed or create-only field
 
@@ -40,6 +42,7 @@ from typing import Any
 __all__ = [
     "AuthenticationError",
     "ConfigurationError",
+    "ConflictError",
     "FreshBooksError",
     "InvalidFilterValue",
     "MultipleObjectsReturned",
@@ -50,6 +53,7 @@ __all__ = [
     "ServerError",
     "TransportError",
     "UncertainWriteError",
+    "UnknownFieldError",
     "UnknownFilterError",
     "ValidationError",
     "body_snippet",
@@ -144,6 +148,10 @@ class TransportError(FreshBooksError):
     """The request did not produce a usable answer: connection error, timeout, non-JSON body."""
 
 
+class ConflictError(FreshBooksError):
+    """A batch left an invoice alone: it changed since it was planned (resume) or written (undo)."""
+
+
 class MultipleObjectsReturned(FreshBooksError):
     """``get()`` matched more than one object."""
 
@@ -154,6 +162,10 @@ class ConfigurationError(FreshBooksError, ValueError):
 
 class UnknownFilterError(TypeError):
     """A filter name the API does not know. The server would ignore it and return everything."""
+
+
+class UnknownFieldError(TypeError):
+    """``update()`` or ``--set`` named something that is not a field of the model."""
 
 
 class InvalidFilterValue(ValueError):

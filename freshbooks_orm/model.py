@@ -276,6 +276,7 @@ class Model:
     _resource: ClassVar[ResourceSpec | None] = None
     _fields: ClassVar[dict[str, FieldSpec]] = {}
     _wire_names: ClassVar[frozenset[str]] = frozenset()
+    _sendable_names: ClassVar[tuple[str, ...]] = ()
     _pk_name: ClassVar[str] = "id"
     _repr_fields: ClassVar[tuple[str, ...]] = ()
     DoesNotExist: ClassVar[type[NotFound]] = NotFound
@@ -331,7 +332,7 @@ class Model:
 
     def _state(self) -> tuple[Any, ...]:
         """The values that decide whether this object, as a line of another, changed."""
-        return (self.pk, *(getattr(self, n) for n, s in self._fields.items() if s.sendable))
+        return (self.pk, *[getattr(self, name) for name in self._sendable_names])
 
     # --- dirty tracking --------------------------------------------------------------------------
 
@@ -552,6 +553,7 @@ def resource(
             setattr(cls, attribute.name, lazy(field_spec))
         cls._fields = fields
         cls._wire_names = frozenset(f.wire for f in fields.values())
+        cls._sendable_names = tuple(name for name, f in fields.items() if f.sendable)
         cls._resource = spec
         cls._pk_name = pk
         cls._repr_fields = repr_fields or (pk,)

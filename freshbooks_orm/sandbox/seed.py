@@ -40,12 +40,60 @@ _ORGS = (
     "Massive Dynamic", "Prestige Worldwide", "Bluth", "Monarch", "Gekko", "Sterling Cooper",
 )  # fmt: skip
 _SUFFIXES = ("Inc.", "LLC", "Ltd.", "Co.", "Group", "Partners", "Studio", "Labs")
-_FIRST = ("Ada", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas",
-          "Kemi", "Liam", "Maya", "Noor", "Omar", "Priya", "Quinn", "Rosa", "Sam", "Tariq")
-_LAST = ("Nguyen", "Smith", "Garcia", "Okafor", "Muller", "Rossi", "Tanaka", "Dubois", "Kowalski",
-         "Silva", "Cohen", "Haddad", "Larsen", "Murphy", "Patel", "Singh", "Walker", "Young")
-_STREETS = ("Main St", "King St W", "Market St", "High Street", "Rue de Rivoli", "Hauptstrasse",
-            "Queen St E", "Broadway", "Church Road", "Elm Avenue")
+_FIRST = (
+    "Ada",
+    "Ben",
+    "Chloe",
+    "Dev",
+    "Elena",
+    "Farid",
+    "Grace",
+    "Hiro",
+    "Ines",
+    "Jonas",
+    "Kemi",
+    "Liam",
+    "Maya",
+    "Noor",
+    "Omar",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sam",
+    "Tariq",
+)
+_LAST = (
+    "Nguyen",
+    "Smith",
+    "Garcia",
+    "Okafor",
+    "Muller",
+    "Rossi",
+    "Tanaka",
+    "Dubois",
+    "Kowalski",
+    "Silva",
+    "Cohen",
+    "Haddad",
+    "Larsen",
+    "Murphy",
+    "Patel",
+    "Singh",
+    "Walker",
+    "Young",
+)
+_STREETS = (
+    "Main St",
+    "King St W",
+    "Market St",
+    "High Street",
+    "Rue de Rivoli",
+    "Hauptstrasse",
+    "Queen St E",
+    "Broadway",
+    "Church Road",
+    "Elm Avenue",
+)
 _US, _CA = "United States", "Canada"
 _PLACES: dict[str, tuple[tuple[str, str, str, str], ...]] = {
     "USD": (("New York", "NY", "10001", _US), ("Austin", "TX", "73301", _US),
@@ -64,11 +112,25 @@ _ITEMS: tuple[tuple[str, int], ...] = (
     ("Support retainer", 120000), ("Travel", 32000), ("Photography", 18000), ("Copywriting", 7500),
     ("SEO audit", 60000), ("Training session", 40000), ("Maintenance", 8500), ("Licence", 19900),
 )  # fmt: skip
-_DESCRIPTIONS = ("", "", "Hourly rate", "Monthly plan", "Phase 1 deliverables", "On-site visit",
-                 "Rush delivery", "Includes two revisions", "Annual subscription", "Q3 work")
-_NOTES = ("Thank you for your business.", "Payment due within 30 days.",
-          "Please include the invoice number with your payment.",
-          "Late payments incur a 2% monthly fee.", "Wire transfer preferred.")
+_DESCRIPTIONS = (
+    "",
+    "",
+    "Hourly rate",
+    "Monthly plan",
+    "Phase 1 deliverables",
+    "On-site visit",
+    "Rush delivery",
+    "Includes two revisions",
+    "Annual subscription",
+    "Q3 work",
+)
+_NOTES = (
+    "Thank you for your business.",
+    "Payment due within 30 days.",
+    "Please include the invoice number with your payment.",
+    "Late payments incur a 2% monthly fee.",
+    "Wire transfer preferred.",
+)
 _TERMS = ("", "", "Net 30", "Due on receipt", "Net 15")
 _OFFSETS = (0, 15, 30, 30, 30, 45, 60)
 _PARENTS = (41001, 41002, 41003, 41004, 41005)
@@ -84,12 +146,36 @@ _UNIT_COSTS = {
 _UNITS = tuple((name, tuple((d, str(d)) for d in _UNIT_COSTS[cents])) for name, cents in _ITEMS)
 _RATES = {r: Decimal(r) for r in ("0", "5", "7", "8.875", "13", "19", "20")}
 # v3 status weights: recent invoices (last 120 days) vs older ones.
-_RECENT = (("draft", 18), ("created", 3), ("sent", 22), ("viewed", 14), ("overdue", 6),
-           ("partial", 8), ("paid", 18), ("autopaid", 3), ("retry", 2), ("pending", 2),
-           ("disputed", 1), ("deposit-partial", 2), ("declined", 1))
-_OLDER = (("paid", 62), ("autopaid", 6), ("success", 2), ("overdue", 8), ("partial", 5),
-          ("sent", 4), ("viewed", 3), ("failed", 2), ("resolved", 2), ("deposit-paid", 2),
-          ("draft", 2), ("disputed", 1), ("declined", 1))
+_RECENT = (
+    ("draft", 18),
+    ("created", 3),
+    ("sent", 22),
+    ("viewed", 14),
+    ("overdue", 6),
+    ("partial", 8),
+    ("paid", 18),
+    ("autopaid", 3),
+    ("retry", 2),
+    ("pending", 2),
+    ("disputed", 1),
+    ("deposit-partial", 2),
+    ("declined", 1),
+)
+_OLDER = (
+    ("paid", 62),
+    ("autopaid", 6),
+    ("success", 2),
+    ("overdue", 8),
+    ("partial", 5),
+    ("sent", 4),
+    ("viewed", 3),
+    ("failed", 2),
+    ("resolved", 2),
+    ("deposit-paid", 2),
+    ("draft", 2),
+    ("disputed", 1),
+    ("declined", 1),
+)
 
 
 _T = TypeVar("_T")

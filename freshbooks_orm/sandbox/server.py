@@ -200,9 +200,7 @@ def _single(store: Store, iid: int, query: tuple[tuple[str, str], ...]) -> Reply
     return json_reply(200, {"response": {"result": {"invoice": inv}}})
 
 
-def _collection(
-    store: Store, method: str, query: tuple[tuple[str, str], ...], body: Any
-) -> Reply:
+def _collection(store: Store, method: str, query: tuple[tuple[str, str], ...], body: Any) -> Reply:
     if method == "GET":
         result = store.list_result(parse_list_query(query))
         return json_reply(200, {"response": {"result": result}})

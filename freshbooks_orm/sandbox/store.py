@@ -605,8 +605,17 @@ class Store:
         for key, value in data.items():
             if key not in INVOICE_WRITABLE_KEYS and key != "projectid":
                 continue
-            if key in ("customerid", "ownerid", "estimateid", "basecampid", "sentid", "parent",
-                       "projectid", "due_offset_days", "ext_archive"):
+            if key in (
+                "customerid",
+                "ownerid",
+                "estimateid",
+                "basecampid",
+                "sentid",
+                "parent",
+                "projectid",
+                "due_offset_days",
+                "ext_archive",
+            ):
                 ival = _as_int(value)
                 if ival is None or ival < 0 or (key == "customerid" and ival == 0):
                     raise _invalid(key, value)
@@ -637,8 +646,17 @@ class Store:
         if "customerid" in data:
             customer = self.customers.get(inv["customerid"])
             if customer is not None:
-                for ckey in ("organization", "fname", "lname", "street", "street2", "city",
-                             "province", "code", "country"):
+                for ckey in (
+                    "organization",
+                    "fname",
+                    "lname",
+                    "street",
+                    "street2",
+                    "city",
+                    "province",
+                    "code",
+                    "country",
+                ):
                     if ckey not in data and ckey in customer:
                         inv[ckey] = customer[ckey]
 

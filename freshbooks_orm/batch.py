@@ -47,7 +47,7 @@ from .errors import (
     closest,
 )
 from .journal import ItemRecord, Journal, RunRecord
-from .model import FieldKind, Model
+from .model import FieldKind, Model, result_of
 from .transport import Client, default_client
 
 if TYPE_CHECKING:
@@ -567,7 +567,7 @@ class _Writer:
     def _get(self, invoice_id: int, lines: bool) -> dict[str, Any]:
         params = [("include[]", "lines")] if lines else None
         body = self.client.request("GET", self._path(invoice_id), params=params)
-        wire = _result(body, self.spec.single_key)
+        wire = result_of(body, self.spec.single_key)
         if wire is None:
             raise FreshBooksError(
                 f"GET {self._path(invoice_id)} answered without a {self.spec.single_key}", body=body
@@ -598,7 +598,7 @@ class _Writer:
             body = self.client.request(
                 "PUT", self._path(invoice_id), params=params, json={self.spec.single_key: payload}
             )
-            after = _result(body, self.spec.single_key)
+            after = result_of(body, self.spec.single_key)
             if after is None or (lines and "lines" not in after):
                 after = self._get(invoice_id, lines)  # e.g. a vis_state PUT answers {}
             self._done(invoice_id, after, payload)
@@ -851,14 +851,6 @@ def _wire_value(obj: Model, name: str) -> Any:
 def _updated_of(wire: Mapping[str, Any]) -> str | None:
     value = wire.get("updated")
     return None if value is None else str(value).strip()
-
-
-def _result(body: Any, key: str) -> dict[str, Any] | None:
-    try:
-        result = body["response"]["result"][key]
-    except (KeyError, TypeError):
-        return None
-    return result if isinstance(result, dict) else None
 
 
 def _describe_queryset(qs: QuerySet[Any]) -> dict[str, Any]:

@@ -420,7 +420,7 @@ class Model:
     def _get_wire(self, client: Client, *, lines: bool) -> dict[str, Any]:
         params = [("include[]", "lines")] if lines else None
         body = client.request("GET", self._detail(client), params=params)
-        result = _result(body, self._spec().single_key)
+        result = result_of(body, self._spec().single_key)
         if result is None:
             raise FreshBooksError(
                 f"GET {self._detail(client)} answered without a {self._spec().single_key}",
@@ -461,7 +461,7 @@ class Model:
             body = client.request(
                 "POST", spec.list_path(client.account_id), json={spec.single_key: payload}
             )
-            result = _result(body, spec.single_key)
+            result = result_of(body, spec.single_key)
             if result is None:
                 raise FreshBooksError(
                     f"POST {spec.list_path(client.account_id)} answered without the created "
@@ -473,7 +473,7 @@ class Model:
             if not payload:
                 return
             body = client.request("PUT", self._detail(client), json={spec.single_key: payload})
-            result = _result(body, spec.single_key)
+            result = result_of(body, spec.single_key)
             if result is None:  # a 2xx without the object: read it back
                 result = self._get_wire(client, lines="lines" in payload)
         self._absorb(result, lines_sent="lines" in payload, keep_dirty=False)
@@ -490,7 +490,7 @@ class Model:
         body = client.request(
             "PUT", self._detail(client), json={spec.single_key: {state_field.wire: value}}
         )
-        result = _result(body, spec.single_key)
+        result = result_of(body, spec.single_key)
         wire = dict(self.__dict__["_raw"]) if result is None else result
         wire[state_field.wire] = value if result is None else result.get(state_field.wire, value)
         self._absorb(wire, lines_sent=False, keep_dirty=True)
@@ -517,7 +517,8 @@ class Model:
         self.__dict__["_client"] = client
 
 
-def _result(body: Any, key: str) -> dict[str, Any] | None:
+def result_of(body: Any, key: str) -> dict[str, Any] | None:
+    """The object of a single-resource answer (``response.result.<key>``), or None."""
     try:
         result = body["response"]["result"][key]
     except (KeyError, TypeError):

@@ -24,6 +24,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from .errors import FreshBooksError, NotFound
+from .model import result_of
 from .query import Query, page_window
 from .transport import Client, default_client
 
@@ -335,9 +336,8 @@ class QuerySet(Generic[M]):
                 method=exc.method,
                 path=exc.path,
             ) from None
-        try:
-            row = body["response"]["result"][spec.single_key]
-        except (KeyError, TypeError):
+        row = result_of(body, spec.single_key)
+        if row is None:
             raise FreshBooksError(f"answer without response.result.{spec.single_key}", body=body)
         return self.model.from_wire(row, client)
 

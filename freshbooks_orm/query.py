@@ -222,9 +222,6 @@ class Query:
             ) from None
         return attrs.evolve(self, sort=sort)
 
-    def has_filter(self, name: str) -> bool:
-        return any(n == name for n, _ in self.filters)
-
     @property
     def filter_params(self) -> Params:
         return tuple(pair for _, pairs in self.filters for pair in pairs)

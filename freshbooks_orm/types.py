@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, Generic, TypeVar
 
@@ -255,9 +255,6 @@ class _Money(ValueType[Money]):
         return None if value is None else value.to_wire()
 
 
-E = TypeVar("E", bound=enum.IntEnum)
-
-
 class EnumType(ValueType[Any]):
     """An IntEnum on the wire as its int. Unknown numbers stay plain ints rather than crash."""
 
@@ -314,6 +311,3 @@ DECIMAL_STRING: ValueType[Decimal] = _DecimalString()
 DATE: ValueType[dt.date] = _Date()
 EASTERN_DATETIME: ValueType[dt.datetime] = _EasternDateTime()
 MONEY: ValueType[Money] = _Money()
-RAW: ValueType[Any] = ValueType()
-
-Converter = Callable[[Any], Any]

@@ -153,12 +153,11 @@ def token_from_response(
                 if "refresh" in what
                 else " (an authorization code works once and expires quickly)"
             )
-        raise AuthenticationError(
+        raise error.recast(
+            AuthenticationError,
             f"{what} was refused: {error.message}{hint}",
             status_code=status,
-            errno=error.errno,
-            errors=error.errors,
-            body=error.body,
+            field=None,
             method="POST",
             path=TOKEN_PATH,
         )

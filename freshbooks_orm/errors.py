@@ -37,7 +37,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 __all__ = [
     "AuthenticationError",
@@ -64,6 +64,9 @@ __all__ = [
 ]
 
 
+E = TypeVar("E", bound="FreshBooksError")
+
+
 class FreshBooksError(Exception):
     """Root of every error the server or the transport reports."""
 
@@ -88,6 +91,20 @@ class FreshBooksError(Exception):
         self.method = method
         self.path = path
         super().__init__(message)
+
+    def recast(self, cls: type[E], message: str, **changes: Any) -> E:
+        """This error's server details as a ``cls`` with a new message; ``changes`` override."""
+        details: dict[str, Any] = {
+            "status_code": self.status_code,
+            "errno": self.errno,
+            "field": self.field,
+            "errors": self.errors,
+            "body": self.body,
+            "method": self.method,
+            "path": self.path,
+        }
+        details.update(changes)
+        return cls(message, **details)
 
     def __str__(self) -> str:
         parts = []

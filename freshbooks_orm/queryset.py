@@ -326,15 +326,8 @@ class QuerySet(Generic[M]):
                 params=self._query.include_params() or None,
             )
         except NotFound as exc:
-            raise self.model.DoesNotExist(
-                f"{self.model.__name__} {pk} does not exist",
-                status_code=exc.status_code,
-                errno=exc.errno,
-                field=exc.field,
-                errors=exc.errors,
-                body=exc.body,
-                method=exc.method,
-                path=exc.path,
+            raise exc.recast(
+                self.model.DoesNotExist, f"{self.model.__name__} {pk} does not exist"
             ) from None
         row = result_of(body, spec.single_key)
         if row is None:

@@ -394,14 +394,11 @@ class Client:
         if attempts > 1:
             _amend(error, f"(gave up after {attempts} attempts)")
         if method == "POST" and status >= 500:
-            raise UncertainWriteError(
+            raise error.recast(
+                UncertainWriteError,
                 f"{error.message}; the POST may or may not have created the object: look it "
                 "up before creating it again",
                 status_code=status,
-                errno=error.errno,
-                field=error.field,
-                errors=error.errors,
-                body=error.body,
                 method=method,
                 path=display_path,
             )

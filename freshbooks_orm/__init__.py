@@ -37,6 +37,7 @@ from .errors import (  # noqa: E402
 )
 from .invoices import V3_STATUSES, Invoice, InvoiceLine, InvoiceStatus, VisState  # noqa: E402
 from .queryset import QuerySet  # noqa: E402
+from .tokens import FileTokenStore, LockingTokenStore, TokenStore  # noqa: E402
 from .transport import Client, RetryPolicy, configure  # noqa: E402
 from .types import Money  # noqa: E402
 
@@ -47,12 +48,14 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "FieldValueError",
+    "FileTokenStore",
     "FreshBooksError",
     "InvalidFieldValue",
     "InvalidFilterValue",
     "Invoice",
     "InvoiceLine",
     "InvoiceStatus",
+    "LockingTokenStore",
     "MalformedResponseError",
     "Money",
     "MultipleObjectsReturned",
@@ -63,6 +66,7 @@ __all__ = [
     "ReadOnlyFieldError",
     "RetryPolicy",
     "ServerError",
+    "TokenStore",
     "TransportError",
     "UncertainWriteError",
     "UnknownFieldError",

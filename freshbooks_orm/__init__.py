@@ -33,6 +33,7 @@ from .errors import (  # noqa: E402
 )
 from .invoices import V3_STATUSES, Invoice, InvoiceLine, InvoiceStatus, VisState  # noqa: E402
 from .queryset import QuerySet  # noqa: E402
+from .tokens import FileTokenStore, LockingTokenStore, TokenStore  # noqa: E402
 from .transport import Client, RetryPolicy, configure  # noqa: E402
 from .types import Money  # noqa: E402
 
@@ -42,11 +43,13 @@ __all__ = [
     "Client",
     "ConfigurationError",
     "ConflictError",
+    "FileTokenStore",
     "FreshBooksError",
     "InvalidFilterValue",
     "Invoice",
     "InvoiceLine",
     "InvoiceStatus",
+    "LockingTokenStore",
     "Money",
     "MultipleObjectsReturned",
     "NotFound",
@@ -56,6 +59,7 @@ __all__ = [
     "ReadOnlyFieldError",
     "RetryPolicy",
     "ServerError",
+    "TokenStore",
     "TransportError",
     "UncertainWriteError",
     "UnknownFieldError",

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from .auth import OAuthError, TokenRegistry
+from .auth import AUTHORIZE_PATH, OAuthError, TokenRegistry
 from .resources import REGISTRY, Resource
 from .store import Store, StoreError, Table, dumps, not_found, parse_includes, parse_list_query
 
@@ -167,6 +167,17 @@ def _route(path: str) -> tuple[Resource, str, str | None] | None:
     return res, parts[3], parts[6] if len(parts) == 7 else None
 
 
+def _authorize_endpoint(app: AppState, method: str, query: Query) -> Reply:
+    """``GET /oauth/authorize``: approve at once and redirect (302) with ``code`` and ``state``."""
+    if method not in ("GET", "HEAD"):
+        return _method_not_allowed(method, "GET")
+    try:
+        location = app.tokens.authorize(dict(query))
+    except OAuthError as err:
+        return json_reply(err.status, err.body())
+    return Reply(302, b"", "text/plain", {"Location": location})
+
+
 def dispatch(
     app: AppState,
     method: str,
@@ -178,6 +189,8 @@ def dispatch(
 ) -> Reply:
     """Answer one (non-injected) request.  ``body`` is the parsed JSON body (or form dict)."""
     path = path.rstrip("/") or "/"
+    if path == AUTHORIZE_PATH:
+        return _authorize_endpoint(app, method, query)
     if path == TOKEN_PATH:
         if method != "POST":
             return _method_not_allowed(method, "POST")

@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import unquote
 
-from . import __version__, batch
+from . import batch
+from ._version import __version__
 from .errors import ConfigurationError, FreshBooksError, UnknownFilterError
 from .invoices import Invoice
 from .journal import Journal, RunRecord

@@ -43,6 +43,7 @@ from .resources.items import Item  # noqa: E402
 from .resources.payments import Payment  # noqa: E402
 from .resources.recurring_profiles import RecurringProfile, RecurringProfileLine  # noqa: E402
 from .resources.taxes import Tax  # noqa: E402
+from .tokens import FileTokenStore, LockingTokenStore, TokenStore  # noqa: E402
 from .transport import Client, RetryPolicy, configure  # noqa: E402
 from .types import Money  # noqa: E402
 
@@ -62,12 +63,14 @@ __all__ = [
     "Expense",
     "ExpenseCategory",
     "ExpenseStatus",
+    "FileTokenStore",
     "FreshBooksError",
     "InvalidFilterValue",
     "Invoice",
     "InvoiceLine",
     "InvoiceStatus",
     "Item",
+    "LockingTokenStore",
     "Money",
     "MultipleObjectsReturned",
     "NotFound",
@@ -81,6 +84,7 @@ __all__ = [
     "RetryPolicy",
     "ServerError",
     "Tax",
+    "TokenStore",
     "TransportError",
     "UncertainWriteError",
     "UnknownFieldError",

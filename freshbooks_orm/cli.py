@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import unquote
 
-from . import batch
+from . import batch, cli_auth
 from ._version import __version__
 from .errors import ConfigurationError, FreshBooksError, UnknownFilterError
 from .invoices import Invoice
@@ -195,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     undo.add_argument("--force", action="store_true", help="also undo invoices changed since")
     undo.add_argument("--note", help="a note stored with the undo run")
     _batch_options(undo)
+    cli_auth.add_commands(commands, common)
     return parser
 
 
@@ -223,10 +224,10 @@ class Context:
                 self.note(f"using a fresh embedded sandbox ({SANDBOX_INVOICES} invoices)")
                 self._client = self.sandbox.client()
             else:
-                self._client = Client(
-                    access_token=self.opt("access_token"),
-                    account_id=self.opt("account_id"),
-                    base_url=self.opt("api_url"),
+                # An explicit access token, else the token file of `login` (never a refresh
+                # that could not be saved).
+                self._client = cli_auth.make_client(
+                    self.opt("access_token"), self.opt("account_id"), self.opt("api_url")
                 )
             self._stack.callback(self._client.close)
         return self._client
@@ -512,6 +513,9 @@ def cmd_serve(ctx: Context) -> int:
         ctx.print(f"export FRESHBOOKS_ACCESS_TOKEN={sb.access_token}")
         ctx.print(f"export FRESHBOOKS_ACCOUNT_ID={sb.account_id}")
         ctx.print(f"export FRESHBOOKS_API_URL={sb.url}")
+        # For `freshbooks-orm login` against this sandbox (a throwaway app's credentials).
+        ctx.print(f"export FRESHBOOKS_CLIENT_ID={sb.client_id}")
+        ctx.print(f"export FRESHBOOKS_CLIENT_SECRET={sb.client_secret}")
         ctx.out.flush()
         ctx.note(f"# sandbox with {a.invoices} invoices serving at {sb.url}; Ctrl-C to stop")
         ctx.err.flush()
@@ -618,6 +622,7 @@ COMMANDS: dict[tuple[str, ...], Callable[[Context], int]] = {
     ("runs", "show"): cmd_runs_show,
     ("runs", "resume"): cmd_runs_resume,
     ("runs", "undo"): cmd_runs_undo,
+    **cli_auth.COMMANDS,
 }
 
 #: Errors that mean "the command line was wrong": exit code 2.

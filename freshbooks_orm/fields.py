@@ -161,6 +161,37 @@ class NestedList(list):  # type: ignore[type-arg]
         self.extend(items)
         return self
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The list class is made per item model (``InvoiceLineList``), so it is found again
+        # through its item model, which pickle can name.
+        return (_rebuild_list, (self.item_model, list(self)))
+
+
+_LISTS: dict[type[Model], type[NestedList]] = {}
+
+
+def nested_list_class(item_model: type[Model]) -> type[NestedList]:
+    """The list class holding ``item_model`` items (one per model, e.g. ``InvoiceLineList``)."""
+    list_cls = _LISTS.get(item_model)
+    if list_cls is None:
+        namespace = {
+            "item_model": item_model,
+            "line_cls": item_model,  # the 0.1 name
+            "__module__": item_model.__module__,
+        }
+        list_cls = _LISTS.setdefault(
+            item_model, type(f"{item_model.__name__}List", (NestedList,), namespace)
+        )
+    return list_cls
+
+
+#: The 0.1 name of ``nested_list_class``.
+line_list_class = nested_list_class
+
+
+def _rebuild_list(item_model: type[Model], items: list[Any]) -> NestedList:
+    return nested_list_class(item_model)(items)
+
 
 #: The former name of ``NestedList``.
 LineList = NestedList
@@ -202,11 +233,7 @@ def nested(
     ``include`` is the ``include[]`` value without which the API leaves the list out; such a
     list is loaded with one GET on first access.
     """
-    list_cls = type(
-        f"{item_model.__name__}List",
-        (NestedList,),
-        {"item_model": item_model, "line_cls": item_model},  # line_cls: the 0.1 name
-    )
+    list_cls = nested_list_class(item_model)
     nested_type = NestedType(list_cls)
     return attrs.field(
         factory=list_cls,

@@ -22,6 +22,7 @@ drops the rest.  What ``delete()``, ``restore()`` and ``archive()`` send is the 
 
 from __future__ import annotations
 
+import copy
 import sys
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, TypeVar, cast
@@ -212,6 +213,32 @@ class Model:
     def __repr__(self) -> str:
         shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._meta.repr_fields)
         return f"{type(self).__name__}({shown})"
+
+    # --- pickling and copying ----------------------------------------------------------------
+    # The client stays behind (its lock and session cannot travel, and its token must not): an
+    # unpickled object talks through the default client, or the one given to save(using=...).
+    # Everything else travels, unsaved changes and loaded lines included.
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_client"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    def __copy__(self: M) -> M:
+        obj = object.__new__(type(self))
+        obj.__dict__.update(self.__dict__)
+        return obj
+
+    def __deepcopy__(self: M, memo: dict[int, Any]) -> M:
+        """A deep copy that shares the client (copies of a client make no sense)."""
+        obj = object.__new__(type(self))
+        memo[id(self)] = obj
+        for key, value in self.__dict__.items():
+            obj.__dict__[key] = value if key == "_client" else copy.deepcopy(value, memo)
+        return obj
 
     # --- wire data -------------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import attrs
 
+from .errors import InvalidFieldValue, UsageError, short_repr
 from .types import ValueType
 
 if TYPE_CHECKING:
@@ -75,21 +76,30 @@ class FieldSpec:
         return self.item_model is not None
 
 
-def _optional(type_: ValueType[Any]) -> Callable[[Any], Any]:
-    coerce = type_.coerce
+def coerce_field(type_: ValueType[Any], label: str, value: Any) -> Any:
+    """``type_.coerce(value)``, or ``InvalidFieldValue`` naming the field and the value."""
+    try:
+        return type_.coerce(value)
+    except UsageError:  # already says what is wrong (a line's own field, an unknown name)
+        raise
+    except (TypeError, ValueError, ArithmeticError) as exc:
+        raise InvalidFieldValue(f"bad value for {label}: {exc}") from None
 
+
+def _optional(type_: ValueType[Any], label: list[str]) -> Callable[[Any], Any]:
     def convert(value: Any) -> Any:
-        return None if value is None else coerce(value)
+        return None if value is None else coerce_field(type_, label[0], value)
 
     return convert
 
 
 def _field(type_: ValueType[Any], kind: FieldKind, wire: str | None, init: bool) -> Any:
+    label = ["a field"]  # "Invoice.create_date" once @resource knows the class and the name
     return attrs.field(
         default=None,
         init=init,
-        converter=_optional(type_),
-        metadata={"fb": (type_, kind, wire, None)},
+        converter=_optional(type_, label),
+        metadata={"fb": (type_, kind, wire, None), "fb_label": label},
     )
 
 
@@ -138,8 +148,9 @@ class NestedList(list):  # type: ignore[type-arg]
             return item
         if isinstance(item, dict):
             return self.item_model(**item)
-        raise TypeError(
-            f"an item of this list must be a {self.item_model.__name__} or a dict, got {item!r}"
+        raise InvalidFieldValue(
+            f"an item of this list must be a {self.item_model.__name__} or a dict, "
+            f"got {short_repr(item)}"
         )
 
     def append(self, item: Any) -> None:
@@ -149,7 +160,9 @@ class NestedList(list):  # type: ignore[type-arg]
         super().insert(index, self._coerce(item))
 
     def extend(self, items: Iterable[Any]) -> None:
-        super().extend(self._coerce(item) for item in items)
+        # Every item is checked before the list changes: a bad third item must not leave the
+        # first two appended, or a retry would add them twice.
+        super().extend([self._coerce(item) for item in items])
 
     def __setitem__(self, index: Any, value: Any) -> None:
         if isinstance(index, slice):
@@ -235,8 +248,9 @@ def nested(
     """
     list_cls = nested_list_class(item_model)
     nested_type = NestedType(list_cls)
+    label = ["a nested list"]
     return attrs.field(
         factory=list_cls,
-        converter=nested_type.coerce,
-        metadata={"fb": (nested_type, FieldKind.WRITABLE, wire, include)},
+        converter=lambda value: coerce_field(nested_type, label[0], value),
+        metadata={"fb": (nested_type, FieldKind.WRITABLE, wire, include), "fb_label": label},
     )

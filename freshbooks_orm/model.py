@@ -23,6 +23,7 @@ drops the rest.  What ``delete()``, ``restore()`` and ``archive()`` send is the 
 from __future__ import annotations
 
 import copy
+import functools
 import sys
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, TypeVar, cast
@@ -30,13 +31,20 @@ from typing import Any, ClassVar, TypeVar, cast
 import attrs
 
 from . import registry
-from .errors import FreshBooksError, NotFound, ReadOnlyFieldError
+from .errors import (
+    FreshBooksError,
+    NotFound,
+    ReadOnlyFieldError,
+    UnknownFieldError,
+    closest,
+)
 from .errors import MultipleObjectsReturned as _MultipleObjectsReturned
 from .fields import (
     FieldKind,
     FieldSpec,
     LineList,
     NestedList,
+    coerce_field,
     computed,
     create_only,
     nested,
@@ -145,7 +153,7 @@ def _on_setattr(instance: Model, attribute: attrs.Attribute[Any], value: Any) ->
             f"{cls_name}.{spec.name} can only be set when creating; this {cls_name} is saved"
         )
     if value is not None:
-        value = spec.type.coerce(value)
+        value = coerce_field(spec.type, f"{cls_name}.{spec.name}", value)
     d = instance.__dict__
     d["_touched"] = d.get("_touched", frozenset()) | {spec.name}
     return value
@@ -493,6 +501,54 @@ class Model:
         self.__dict__["_client"] = client
 
 
+def _unknown_field(cls: type[Model], name: str, choices: Iterable[str]) -> UnknownFieldError:
+    hint = closest(name, choices)
+    did_you_mean = f" Did you mean {hint!r}?" if hint else ""
+    return UnknownFieldError(
+        f"{cls.__name__} has no field {name!r}.{did_you_mean} "
+        f"Fields: {', '.join(sorted(cls._meta.fields))}."
+    )
+
+
+def _guard_attributes(cls: type[M]) -> None:
+    """Make assigning a name that is not a field raise instead of being silently kept.
+
+    Private names (``_x``) and anything the class itself declares (properties, methods) still
+    work; ``inv.po_numbr = "PO-7"`` raises ``UnknownFieldError`` (an ``AttributeError``) naming
+    the closest field, as ``update(po_numbr=...)`` does.
+    """
+    attrs_setattr = cls.__setattr__
+
+    def __setattr__(self: Any, name: str, value: Any) -> None:
+        if not name.startswith("_") and not hasattr(type(self), name):
+            raise _unknown_field(type(self), name, type(self)._meta.fields)
+        attrs_setattr(self, name, value)
+
+    cls.__setattr__ = __setattr__  # type: ignore[method-assign]
+
+
+def _guard_init(cls: type[M]) -> None:
+    """Make the constructor refuse computed and state fields with ``ReadOnlyFieldError`` and
+    unknown names with ``UnknownFieldError``, rather than a bare ``TypeError``."""
+    attrs_init = cls.__init__
+
+    @functools.wraps(attrs_init)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        fields = type(self)._meta.fields
+        for name in kwargs:
+            spec = fields.get(name)
+            if spec is None:
+                raise _unknown_field(type(self), name, fields)
+            if spec.kind in (FieldKind.COMPUTED, FieldKind.STATE):
+                raise ReadOnlyFieldError(
+                    f"{type(self).__name__}.{name} is {spec.kind.value}; it cannot be given "
+                    "to the constructor or create()"
+                )
+        attrs_init(self, *args, **kwargs)
+
+    cls.__init__ = __init__  # type: ignore[method-assign]
+
+
 @dataclass_transform(
     kw_only_default=True,
     field_specifiers=(computed, create_only, writable, state, nested),
@@ -535,6 +591,7 @@ def resource(
             field_spec = FieldSpec(
                 attribute.name, type_, kind, wire or attribute.name, item_model, include
             )
+            attribute.metadata["fb_label"][0] = f"{cls.__name__}.{attribute.name}"
             fields[attribute.name] = field_spec
             lazy = _LazyNested if field_spec.is_nested else _Lazy
             setattr(cls, attribute.name, lazy(field_spec))
@@ -566,6 +623,8 @@ def resource(
         cls._fields = fields
         cls._resource = spec
         cls._pk_name = pk
+        _guard_attributes(cls)
+        _guard_init(cls)
         qualname = cls.__qualname__
         cls.DoesNotExist = type(
             "DoesNotExist",

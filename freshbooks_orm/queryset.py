@@ -26,9 +26,10 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import attrs
 
-from .errors import FreshBooksError, InvalidFilterValue, NotFound, closest
+from .errors import FreshBooksError, InvalidFilterValue, NotFound, closest, short_repr
 from .query import Query, ResourceSpec, page_window
 from .transport import Client, default_client
+from .types import to_int
 
 if TYPE_CHECKING:
     from .batch import BatchResult
@@ -401,9 +402,9 @@ class QuerySet(Generic[M]):
                 params=self._query.include_params() or None,
             )
         except NotFound as exc:
-            raise exc.recast(
-                self.model.DoesNotExist, f"{self.model.__name__} {pk} does not exist"
-            ) from None
+            ours = f"{self.model.__name__} {pk} does not exist"
+            said = f" (FreshBooks said: {exc.message})" if exc.message else ""
+            raise exc.recast(self.model.DoesNotExist, ours + said) from None
         row = spec.result(body)
         if row is None:
             raise FreshBooksError(f"answer without response.result.{spec.single_key}", body=body)
@@ -449,6 +450,10 @@ def _spec_of(model: type[Model]) -> ResourceSpec:
 
 
 def _check_pk(pk: Any) -> int | str:
-    if isinstance(pk, bool) or not isinstance(pk, (int, str)) or not str(pk).strip().isdigit():
-        raise ValueError(f"a primary key is a positive integer, got {pk!r}")
-    return int(pk)
+    try:
+        number = to_int(pk, 0)
+    except (TypeError, ValueError):
+        raise InvalidFilterValue(
+            f"a primary key is a positive integer, got {short_repr(pk)}"
+        ) from None
+    return number

@@ -21,6 +21,7 @@ from freshbooks_orm.query import (
     BoolFilter,
     InFilter,
     SearchBoolFilter,
+    encode_currency,
     encode_date,
     encode_decimal,
     encode_int,
@@ -29,6 +30,7 @@ from freshbooks_orm.query import (
 from freshbooks_orm.resources.common import VisState
 from freshbooks_orm.types import (
     BOOL,
+    CURRENCY,
     DATE,
     DECIMAL,
     DECIMAL_STRING,
@@ -38,6 +40,7 @@ from freshbooks_orm.types import (
     STR,
     ChoiceType,
     EnumType,
+    IntType,
 )
 
 MODELS = registry.models()
@@ -48,6 +51,7 @@ SAMPLES: dict[Any, tuple[Any, str]] = {
     encode_str: ("acme", "acme"),
     encode_decimal: (Decimal("12.50"), "12.50"),
     encode_date: (dt.date(2024, 3, 1), "2024-03-01"),
+    encode_currency: ("cad", "CAD"),
 }
 
 #: filters with a restricted value set: (resource, filter) -> (value, wire text)
@@ -153,6 +157,7 @@ def test_primary_key_and_concurrency_declarations(model):
 
 WIRE_SAMPLES: dict[Any, Any] = {
     STR: "text",
+    CURRENCY: "USD",
     INT: 7,
     BOOL: True,
     DECIMAL: "4.5",
@@ -168,6 +173,8 @@ def wire_value(spec: Any) -> Any:
         return [full_row(spec.item_model)]
     if spec.type in WIRE_SAMPLES:
         return WIRE_SAMPLES[spec.type]
+    if isinstance(spec.type, IntType):
+        return 7
     if isinstance(spec.type, EnumType):
         return int(next(iter(spec.type.enum_cls)))
     if isinstance(spec.type, ChoiceType):

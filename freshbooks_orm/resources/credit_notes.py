@@ -22,7 +22,7 @@ from ..model import Model, computed, nested, resource, state, writable
 from ..query import DateFilter, EqualsFilter, ResourceSpec
 from ..query import encode_int as int_
 from ..relations import ToOne
-from ..types import DATE, INT, MONEY, STR, ChoiceType, Money
+from ..types import CURRENCY, DATE, INT, MONEY, STR, ChoiceType, Money
 from .common import VIS_STATE, VisState, vis_state_filter
 from .lines import DocumentLine
 
@@ -102,7 +102,7 @@ class CreditNote(Model):
     create_date: dt.date | None = writable(DATE)
     credit_number: str | None = writable(STR)
     credit_type: str | None = writable(ChoiceType(CREDIT_TYPES, "credit type"))
-    currency_code: str | None = writable(STR)
+    currency_code: str | None = writable(CURRENCY)
     language: str | None = writable(STR)
     notes: str | None = writable(STR)
     terms: str | None = writable(STR)

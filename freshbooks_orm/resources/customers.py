@@ -23,7 +23,7 @@ from ..model import Model, computed, nested, resource, state, writable
 from ..query import EqualsFilter, InFilter, ResourceSpec, SearchBoolFilter
 from ..query import encode_int as int_
 from ..relations import ToMany
-from ..types import BOOL, EASTERN_DATETIME, INT, STR
+from ..types import BOOL, CURRENCY, EASTERN_DATETIME, INT, STR
 from .common import ANY, UTC_DATETIME, VIS_STATE, VisState, updated_filters, vis_state_filter
 
 if TYPE_CHECKING:
@@ -181,7 +181,7 @@ class Customer(Model):
     s_province: str | None = writable(STR)
     s_code: str | None = writable(STR)
     s_country: str | None = writable(STR)
-    currency_code: str | None = writable(STR)
+    currency_code: str | None = writable(CURRENCY)
     language: str | None = writable(STR)
     vat_name: str | None = writable(STR)
     vat_number: str | None = writable(STR)

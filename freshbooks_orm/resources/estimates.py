@@ -28,6 +28,7 @@ from ..query import encode_int as int_
 from ..relations import ToOne
 from ..types import (
     BOOL,
+    CURRENCY,
     DATE,
     DECIMAL_STRING,
     EASTERN_DATETIME,
@@ -161,7 +162,7 @@ class Estimate(Model):
     notes: str | None = writable(STR)
     address: str | None = writable(STR)
     template: str | None = writable(STR)
-    currency_code: str | None = writable(STR)
+    currency_code: str | None = writable(CURRENCY)
     language: str | None = writable(STR)
     street: str | None = writable(STR)
     street2: str | None = writable(STR)

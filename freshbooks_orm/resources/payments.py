@@ -25,6 +25,7 @@ from ..query import (
     ResourceSpec,
     SearchBoolFilter,
     encode_choice,
+    encode_currency,
 )
 from ..query import encode_decimal as dec
 from ..query import encode_int as int_
@@ -59,7 +60,7 @@ PAYMENT_FILTERS = {
         InFilter("customerids", int_),
         EqualsFilter("clientid", int_),
         InFilter("clientids", int_),
-        EqualsFilter("currency", doc="currency_code"),
+        EqualsFilter("currency", encode_currency, doc="currency_code"),
         EqualsFilter("invoiceid", int_),
         EqualsFilter("notes", doc="note contains"),
         SearchBoolFilter("from_credit"),

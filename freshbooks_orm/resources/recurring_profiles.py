@@ -20,10 +20,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..model import Model, computed, nested, resource, state, writable
-from ..query import EqualsFilter, InFilter, ResourceSpec, SearchBoolFilter
+from ..query import EqualsFilter, InFilter, ResourceSpec, SearchBoolFilter, encode_currency
 from ..query import encode_int as int_
 from ..relations import ToOne
-from ..types import BOOL, DATE, DECIMAL_STRING, EASTERN_DATETIME, INT, MONEY, STR, Money
+from ..types import BOOL, CURRENCY, DATE, DECIMAL_STRING, EASTERN_DATETIME, INT, MONEY, STR, Money
 from .common import ANY, VIS_STATE, VisState, vis_state_filter
 from .lines import DocumentLine
 
@@ -37,7 +37,7 @@ RECURRING_PROFILE_FILTERS = {
     for f in (
         EqualsFilter("profileid", int_),
         InFilter("profileids", int_),
-        EqualsFilter("currency_code"),
+        EqualsFilter("currency_code", encode_currency),
         EqualsFilter("clientid", int_, doc="customerid equals"),
         InFilter("clientids", int_, doc="customerid in"),
         SearchBoolFilter("include_unbilled_time"),
@@ -124,7 +124,7 @@ class RecurringProfile(Model):
     address: str | None = writable(STR)
     discount_value: Decimal | None = writable(DECIMAL_STRING)
     due_offset_days: int | None = writable(INT)
-    currency_code: str | None = writable(STR)
+    currency_code: str | None = writable(CURRENCY)
     language: str | None = writable(STR)
     code: str | None = writable(STR)
     street: str | None = writable(STR)

@@ -54,7 +54,7 @@ import requests.adapters
 import requests.auth
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from . import __version__
+from ._version import __version__
 from .auth import DEFAULT_API_URL, TOKEN_PATH, TokenManager, TokenSaver
 from .errors import (
     ConfigurationError,

@@ -33,6 +33,7 @@ from .resources.expense_categories import new_category
 from .resources.expenses import new_expense
 from .resources.invoice_profiles import new_profile, new_profile_line, recompute_profile
 from .resources.invoices import STATUS_BY_V3, V3_STATUSES, net_paid, new_invoice
+from .resources.items import new_item
 from .resources.payments import new_payment
 from .resources.taxes import new_tax
 
@@ -287,6 +288,7 @@ def generate(n: int, seed: int, account_id: str) -> Seed:
             "taxes": _taxes_seed(account_id),
             "expense_categories": _categories(account_id),
         }
+        out["items"] = _items(rng, account_id)
         out["expenses"] = _expenses(rng, invoices, customers, account_id)
         out["credit_notes"] = _credit_notes(rng, customers, account_id)
         out["invoice_profiles"] = _profiles(rng, invoices, customers, account_id)
@@ -670,6 +672,28 @@ def _categories(account_id: str) -> list[dict[str, Any]]:
                    is_editable=parent is not None, is_cogs=name == "Cost of Goods Sold",
                    created_at=_FIXED_STAMP, updated_at=_FIXED_STAMP)  # fmt: skip
         out.append(cat)
+    return out
+
+
+def _items(rng: random.Random, account_id: str) -> list[dict[str, Any]]:
+    out = []
+    for i, (name, cents) in enumerate(_ITEMS):
+        item = new_item(account_id)
+        iid = 9_001 + i
+        tax = _pick(rng, (0, 0, _TAX_IDS["HST"], _TAX_IDS["Sales Tax"], _TAX_IDS["VAT"]))
+        item.update(
+            id=iid,
+            itemid=iid,
+            name=name,
+            description=_pick(rng, _DESCRIPTIONS),
+            qty=_pick(rng, ("1", "1", "2", "0.5")),
+            inventory=None if rng.random() < 0.5 else str(_randint(rng, 0, 40)),
+            sku=f"SKU-{iid}" if rng.random() < 0.6 else None,
+            unit_cost=money(Decimal(cents) / 100, "USD"),
+            tax1=tax,
+            updated=_FIXED_STAMP,
+        )
+        out.append(item)
     return out
 
 

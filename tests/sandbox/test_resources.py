@@ -525,6 +525,32 @@ def test_taxes_duplicate_names_and_hard_http_delete(wsb: Sandbox, whttp: request
     assert {t["name"] for t in got} == {"VAT", "UK VAT"}
 
 
+def test_items(wsb: Sandbox, whttp: requests.Session) -> None:
+    tax = next(iter(wsb.objects("taxes")))
+    body = {
+        "item": {
+            "name": "Widget",
+            "unit_cost": {"amount": "12.5", "code": "CAD"},
+            "qty": 3,
+            "tax1": tax,
+        }
+    }
+    item = result(whttp.post(url(wsb, "items/items"), json=body))["item"]
+    assert item["unit_cost"] == {"amount": "12.50", "code": "CAD"} and item["qty"] == "3"
+    r = whttp.put(url(wsb, "items/items", item["id"]), json={"item": {"tax2": 999}})
+    assert r.status_code == 422 and error_of(r)["field"] == "tax2"
+    got = list_all(
+        whttp,
+        wsb,
+        "items/items",
+        [("search[unit_cost_min]", "12.50"), ("search[unit_cost_max]", "12.51")],
+    )
+    assert [i["id"] for i in got] == [item["id"]]
+    assert whttp.delete(url(wsb, "items/items", item["id"])).status_code == 405
+    whttp.put(url(wsb, "items/items", item["id"]), json={"item": {"vis_state": 1}})
+    assert item["id"] not in {i["id"] for i in list_all(whttp, wsb, "items/items")}
+
+
 def test_expense_categories_are_read_only(rsb: Sandbox, rhttp: requests.Session) -> None:
     cats = rsb.objects("expense_categories")
     cid = next(iter(cats))

@@ -14,6 +14,7 @@ from .expense_categories import EXPENSE_CATEGORIES
 from .expenses import EXPENSES
 from .invoice_profiles import INVOICE_PROFILES
 from .invoices import INVOICES
+from .items import ITEMS
 from .payments import PAYMENTS
 from .taxes import TAXES
 
@@ -30,6 +31,7 @@ REGISTRY: dict[str, Resource] = {
         INVOICE_PROFILES,
         EXPENSES,
         EXPENSE_CATEGORIES,
+        ITEMS,
         TAXES,
     )
 }

@@ -295,6 +295,12 @@ class Client:
             f"refreshable={self._tokens.can_refresh}>"
         )
 
+    def __reduce__(self) -> Any:
+        raise TypeError(
+            "a Client cannot be pickled or copied: it holds credentials, a session and locks; "
+            "models and querysets pickle without it (use .using() or save(using=) after)"
+        )
+
     def close(self) -> None:
         """Close the pooled connections (only if this client created the session)."""
         if self._own_session:

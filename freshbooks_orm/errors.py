@@ -11,8 +11,12 @@ The tree::
     ├── ServerError (5xx)
     ├── TransportError                   connection refused/reset, timeout, a body that is not JSON
     ├── UncertainWriteError              a POST failed after it may have reached the server
-    ├── ConflictError                    a batch resume/undo left a changed invoice alone
-    └── MultipleObjectsReturned          ``get()`` matched more than one row
+    ├── ConflictError                    a batch left an object alone: it changed since it was read
+    ├── MultipleObjectsReturned          ``get()`` matched more than one row
+    └── JournalError                     the batch journal cannot be used (``journal_path``)
+        ├── RunInUseError                another live process holds the run (``holder``)
+        ├── RunStateError(ValueError)    the run cannot do that now (resume an undone run, ...)
+        └── UnknownRunError(KeyError)    no run, or an empty or ambiguous run id prefix
 
     ``UncertainWriteError`` is deliberately neither a ``ServerError`` nor a ``TransportError``: a
     handler that retries those must not re-send a POST that may already have created an invoice.
@@ -45,16 +49,20 @@ __all__ = [
     "ConflictError",
     "FreshBooksError",
     "InvalidFilterValue",
+    "JournalError",
     "MultipleObjectsReturned",
     "NotFound",
     "PermissionDenied",
     "RateLimitError",
     "ReadOnlyFieldError",
+    "RunInUseError",
+    "RunStateError",
     "ServerError",
     "TransportError",
     "UncertainWriteError",
     "UnknownFieldError",
     "UnknownFilterError",
+    "UnknownRunError",
     "ValidationError",
     "body_snippet",
     "error_for_response",
@@ -171,6 +179,38 @@ class ConflictError(FreshBooksError):
 
 class MultipleObjectsReturned(FreshBooksError):
     """``get()`` matched more than one object."""
+
+
+class JournalError(FreshBooksError):
+    """The batch journal could not be opened, read or written.
+
+    ``journal_path`` is the file; the message says what went wrong (corrupt file, a directory,
+    locked too long, disk full) and what to do.  When it interrupts a run, writes already sent
+    are never repeated: ``resume`` re-reads every item whose outcome could not be recorded.
+    """
+
+    def __init__(self, message: str = "", *, journal_path: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.journal_path = journal_path
+
+
+class RunInUseError(JournalError):
+    """Another live process holds the run's lease; ``holder`` says which (pid, host, since)."""
+
+    def __init__(self, message: str = "", *, holder: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.holder = holder
+
+
+class RunStateError(JournalError, ValueError):
+    """The run cannot do that in its state: resume an undone run, undo it twice, ..."""
+
+
+class UnknownRunError(JournalError, KeyError):
+    """No such run in the journal, or an empty or ambiguous run id prefix."""
+
+    def __str__(self) -> str:  # KeyError would show the repr of the message
+        return FreshBooksError.__str__(self)
 
 
 class ConfigurationError(FreshBooksError, ValueError):

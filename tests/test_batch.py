@@ -16,6 +16,7 @@ import pytest
 from freshbooks_orm import Invoice, InvoiceLine, Money, ReadOnlyFieldError
 from freshbooks_orm.batch import (
     BatchInterrupted,
+    RunStateError,
     ConflictError,
     UnknownFieldError,
     resume,
@@ -52,6 +53,22 @@ def puts(sandbox):
         for r in sandbox.requests
         if r.method == "PUT" and r.status == 200
     )
+
+
+def fresh_read_then_put(sandbox):
+    """Ids whose PUT came after exactly one GET of that invoice following the planning reads."""
+    seen = {}
+    out = set()
+    for r in sandbox.requests:
+        tail = r.path.rsplit("/", 1)[1]
+        if not tail.isdigit():
+            continue
+        if r.method == "GET":
+            seen[int(tail)] = seen.get(int(tail), 0) + 1
+        elif r.method == "PUT":
+            assert seen.get(int(tail)) == 1, f"PUT of {tail} without exactly one GET first"
+            out.add(int(tail))
+    return out
 
 
 def writes(sandbox):
@@ -173,7 +190,9 @@ def test_apply_sends_every_line_and_undo_restores_them(sb, journal):
     assert result.done == len(overdue) and result.ok
     gets = [r for r in sb.requests if r.method == "GET"]
     assert all(("include[]", "lines") in r.query for r in gets)  # no per-invoice lazy GET
-    assert len(gets) == 1
+    # one list request to plan, then one GET of each invoice right before its own PUT
+    assert len([r for r in gets if r.path.endswith("/invoices")]) == 1
+    assert fresh_read_then_put(sb) == set(overdue)
     for r in writes(sb):
         iid = int(r.path.rsplit("/", 1)[1])
         sent = r.json["invoice"]
@@ -256,7 +275,7 @@ def test_a_failing_invoice_is_counted_and_does_not_stop_the_rest(sb, journal):
     assert (result.done, result.failed) == (5, 1)
     (failed_id,) = result.errors
     assert "Nope." in str(result.errors[failed_id])
-    assert journal.items(result.run_id, ("failed",))[0].invoice_id == failed_id
+    assert journal.items(result.run_id, ("failed",))[0].object_id == failed_id
     sb.requests.clear()
     again = resume(result.run_id, client=client, journal=journal, progress=False)
     assert again.done == 6 and again.ok
@@ -293,12 +312,17 @@ def test_resume_marks_an_item_caught_mid_write_done_without_sending_it_again(sb,
         .filter(id__in=ids)
         .update(po_number="PO-W", journal=journal, progress=False)
     )
+    journal.acquire(result.run_id)
     for iid in ids[:2]:  # as if killed between the PUT and its record
-        journal.mark(result.run_id, iid, "writing")
+        journal.db.execute("UPDATE items SET state = 'writing' WHERE object_id = ?", (iid,))
     journal.mark(result.run_id, ids[2], "planned")
+    journal.release(result.run_id)
     sb.requests.clear()
     again = resume(result.run_id, client=client, journal=journal, progress=False)
-    assert again.done == 4
+    # the two caught mid-write had landed: done; the 'planned' one was never sent by this run,
+    # so the value it already has is someone else's: unchanged, and undo leaves it alone
+    assert (again.done, again.unchanged) == (3, 1)
+    assert again.details[ids[2]] == "already had the new values"
     assert not writes(sb)  # each re-read showed the new values already there
 
 
@@ -382,42 +406,68 @@ CHILD = textwrap.dedent(
 )
 
 
+def run_child_and_kill(sb, path, after_done=40):
+    """Start CHILD against ``sb``, SIGKILL it once ``after_done`` invoices are done."""
+    sb.latency = 0.01
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, sb.url, sb.access_token, str(path)],
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        deadline = time.monotonic() + 20
+        done = 0
+        while time.monotonic() < deadline:
+            time.sleep(0.02)
+            if path.exists():
+                with Journal(path) as j:
+                    runs = j.runs()
+                    done = runs[0].count("done") if runs else 0
+            if done >= after_done:
+                break
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.wait(10)
+    assert child.returncode == -signal.SIGKILL
+    time.sleep(0.2)  # let the sandbox finish answering requests the child had in flight
+    sb.latency = 0.0
+
+
 @pytest.mark.slow
 def test_a_run_killed_halfway_then_resumed_updates_every_invoice_exactly_once(tmp_path):
     path = tmp_path / "journal.sqlite3"
     with Sandbox(invoices=200, seed=2) as sb:
         targets = visible(sb)
-        sb.latency = 0.01
-        child = subprocess.Popen(
-            [sys.executable, "-c", CHILD, sb.url, sb.access_token, str(path)],
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        try:
-            deadline = time.monotonic() + 20
-            done = 0
-            while time.monotonic() < deadline:
-                time.sleep(0.02)
-                if path.exists():
-                    with Journal(path) as j:
-                        runs = j.runs()
-                        done = runs[0].count("done") if runs else 0
-                if done >= 40:
-                    break
-            child.send_signal(signal.SIGKILL)
-        finally:
-            child.wait(10)
-        assert child.returncode == -signal.SIGKILL
-        time.sleep(0.2)  # let the sandbox finish answering requests the child had in flight
-        sb.latency = 0.0
+        run_child_and_kill(sb, path)
         with Journal(path) as j:
             run = j.runs()[0]
             assert 40 <= run.count("done") < len(targets)  # killed halfway
-            assert run.status == "running"  # nobody got to mark it interrupted
+            assert run.status == "interrupted"  # its process is gone: not shown as running
+            assert run.lease is not None and run.lease.alive is False
             result = resume(run.id, client=client_of(sb), journal=j, progress=False)
             assert result.done == len(targets) and result.ok
             assert j.run(run.id).status == "finished"
         assert puts(sb) == Counter({i: 1 for i in targets})
         assert all(sb.invoices[i]["po_number"] == "PO-KILL" for i in targets)
+
+
+@pytest.mark.slow
+def test_a_run_killed_right_after_some_puts_is_fully_undone(tmp_path):
+    path = tmp_path / "journal.sqlite3"
+    with Sandbox(invoices=200, seed=2) as sb:
+        original = {i: inv["po_number"] for i, inv in sb.invoices.items()}
+        run_child_and_kill(sb, path, after_done=20)
+        landed = {i for i, inv in sb.invoices.items() if inv["po_number"] == "PO-KILL"}
+        with Journal(path) as j:
+            run = j.runs()[0]
+            assert run.count("done") < len(landed) + 1 and run.pending  # killed halfway
+            result = undo(run.id, client=client_of(sb), journal=j, progress=False)
+            assert result.ok and result.done == len(landed)
+            assert any("never written" in note for note in result.notes)
+            assert j.run(run.id).status == "undone"
+            with pytest.raises(RunStateError, match="undone"):
+                resume(run.id, client=client_of(sb), journal=j)
+        # no invoice keeps the run's change, including any whose PUT landed unrecorded
+        assert {i: inv["po_number"] for i, inv in sb.invoices.items()} == original
 
 
 def test_money_and_decimal_values_round_trip_through_the_journal(sb, journal):

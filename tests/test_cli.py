@@ -64,7 +64,8 @@ def test_writes_without_yes_and_without_a_terminal_are_refused(capsys, monkeypat
         code = main(["--sandbox", "invoices", "delete", "--filter", "v3_status=draft"])
     out, err = capsys.readouterr()
     assert code == 2 and "refusing without --yes" in err
-    assert "would change" in out  # the preview was shown first
+    assert "will change" in out  # the preview was shown first
+    assert "dry run" not in out  # ... and not labelled as a dry run: it is a real write's plan
 
 
 def test_sandbox_flag_lists_and_fixes_in_process(capsys):

@@ -20,7 +20,7 @@ def journal(tmp_path: Path):
 def make_run(j: Journal, n: int = 3, **kw) -> str:
     items = [
         {
-            "invoice_id": 100 + i,
+            "object_id": 100 + i,
             "state": "planned",
             "before": {"po_number": None},
             "before_updated": "2024-01-01 00:00:00",
@@ -28,10 +28,10 @@ def make_run(j: Journal, n: int = 3, **kw) -> str:
         }
         for i in range(n)
     ]
-    items.append({"invoice_id": 999, "state": "unchanged"})
+    items.append({"object_id": 999, "state": "unchanged"})
     defaults = dict(
         action="update",
-        resource="Invoice",
+        resource="invoices",
         account_id="zDmNq",
         api_host="api.example",
         filter={"params": [["search[v3_status]", "sent"]]},
@@ -57,7 +57,7 @@ def test_default_path_follows_the_environment(monkeypatch, tmp_path):
 def test_a_run_records_who_when_where_what_and_its_items(journal):
     run_id = make_run(journal, note="March PO fix")
     run = journal.run(run_id)
-    assert run.action == "update" and run.resource == "Invoice"
+    assert run.action == "update" and run.resource == "invoices"
     assert run.account_id == "zDmNq" and run.api_host == "api.example"
     assert run.filter == {"params": [["search[v3_status]", "sent"]]}
     assert run.changes == {"set": {"po_number": "PO-7"}}
@@ -65,12 +65,12 @@ def test_a_run_records_who_when_where_what_and_its_items(journal):
     assert run.counts == {"planned": 3, "unchanged": 1}
     assert run.planned == 3 and run.pending == 3 and run.matched == 4
     items = journal.items(run_id)
-    assert [i.invoice_id for i in items] == [100, 101, 102, 999]  # planning order
+    assert [i.object_id for i in items] == [100, 101, 102, 999]  # planning order
     assert items[0].before == {"po_number": None} and items[0].payload == {"po_number": "PO-7"}
 
 
 def test_items_move_through_their_states(journal):
-    run_id = make_run(journal)
+    run_id = make_run(journal, lease=True)
     journal.mark(run_id, 100, "writing")
     journal.mark(run_id, 101, "failed", error="ServerError: boom")
     journal.mark(run_id, 102, "done", after={"po_number": "PO-7"}, after_updated="2024-01-02")

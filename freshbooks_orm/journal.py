@@ -440,9 +440,12 @@ class Journal:
                 "and is writable, or choose another file with --journal or FRESHBOOKS_ORM_JOURNAL"
             )
         elif "disk i/o" in low or isinstance(exc, OSError):
+            name = getattr(exc, "sqlite_errorname", None)
             msg = (
-                f"cannot {doing} in the journal {where}: I/O error ({text}); check the disk "
-                "(a full disk shows up this way too) and try again"
+                f"cannot {doing} in the journal {where}: {text}"
+                + (f" ({name})" if name else "")
+                + "; the disk may be full or the file over a size limit: free some space, "
+                "check the disk, and try again"
             )
         else:
             msg = f"cannot {doing} in the journal {where}: {type(exc).__name__}: {text}"
@@ -477,6 +480,8 @@ class Journal:
     # --- schema ----------------------------------------------------------------------------------
 
     def _upgrade(self) -> None:
+        if int(self.db.execute("PRAGMA user_version").fetchone()[0]) == SCHEMA_VERSION:
+            return  # current: no write lock needed, so opening works while a run writes
         with self._transaction() as db:
             version = int(db.execute("PRAGMA user_version").fetchone()[0])
             if version > SCHEMA_VERSION:

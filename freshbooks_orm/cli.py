@@ -499,10 +499,10 @@ def cmd_runs_show(ctx: Context) -> int:
 def cmd_runs_resume(ctx: Context) -> int:
     journal = ctx.journal()
     run = journal.run(ctx.args.run)
+    batch.check_not_undone(journal, run, "resumed")
     if not run.pending:
         ctx.print(f"run {run.id} has nothing left to do ({run.count('done')} done)")
         return 0
-    batch.check_not_undone(journal, run, "resumed")
     if not ctx.confirm(f"Resume run {run.id}: {run.pending} invoice(s) left?"):
         ctx.note("cancelled")
         return 1

@@ -17,9 +17,12 @@ from .errors import (  # noqa: E402
     AuthenticationError,
     ConfigurationError,
     ConflictError,
+    FieldValueError,
     FreshBooksError,
+    InvalidFieldValue,
     InvalidFilterValue,
     JournalError,
+    MalformedResponseError,
     MultipleObjectsReturned,
     NotFound,
     PermissionDenied,
@@ -33,10 +36,12 @@ from .errors import (  # noqa: E402
     UnknownFieldError,
     UnknownFilterError,
     UnknownRunError,
+    UsageError,
     ValidationError,
 )
 from .invoices import V3_STATUSES, Invoice, InvoiceLine, InvoiceStatus, VisState  # noqa: E402
 from .queryset import QuerySet  # noqa: E402
+from .tokens import FileTokenStore, LockingTokenStore, TokenStore  # noqa: E402
 from .transport import Client, RetryPolicy, configure  # noqa: E402
 from .types import Money  # noqa: E402
 
@@ -46,12 +51,17 @@ __all__ = [
     "Client",
     "ConfigurationError",
     "ConflictError",
+    "FieldValueError",
+    "FileTokenStore",
     "FreshBooksError",
+    "InvalidFieldValue",
     "InvalidFilterValue",
     "Invoice",
     "InvoiceLine",
     "InvoiceStatus",
     "JournalError",
+    "LockingTokenStore",
+    "MalformedResponseError",
     "Money",
     "MultipleObjectsReturned",
     "NotFound",
@@ -63,11 +73,13 @@ __all__ = [
     "RunInUseError",
     "RunStateError",
     "ServerError",
+    "TokenStore",
     "TransportError",
     "UncertainWriteError",
     "UnknownFieldError",
     "UnknownFilterError",
     "UnknownRunError",
+    "UsageError",
     "ValidationError",
     "VisState",
     "__version__",

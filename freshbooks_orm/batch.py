@@ -72,6 +72,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from .errors import (
+    ConfigurationError,
     ConflictError,
     FreshBooksError,
     JournalError,
@@ -1309,7 +1310,7 @@ def _host(base_url: str) -> str:
 def _check_target(record: RunRecord, client: Client) -> None:
     here = (client.account_id, _host(client.base_url))
     if (record.account_id, record.api_host) != here:
-        raise ValueError(
+        raise ConfigurationError(
             f"run {record.id} was made against account {record.account_id} at "
             f"{record.api_host}; this client is for account {here[0]} at {here[1]}"
         )

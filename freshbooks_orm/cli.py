@@ -1,10 +1,20 @@
 """``freshbooks-orm``: a thin command line over the library (all logic lives in the library).
 
-Exit codes: 0 ok, 1 some invoices failed or were refused, a run stopped early (the server went
-away) or the API or the journal answered an error, 2 usage error (bad option, unknown filter or
-field, missing credentials, an unknown or ambiguous run id, a run that cannot be resumed or undone),
-130 interrupted by Ctrl-C (writes in flight finish and are recorded; ``runs resume`` finishes the
-run).  Errors are one line on stderr; ``--debug`` adds the traceback and the request log.
+Exit codes (also in ``--help``):
+
+===  ============================================================================================
+0    done
+1    the API or the network failed, an answer could not be read, some invoices failed or were
+     refused, a run stopped early (the server stopped answering), or the journal failed
+2    usage error: a bad option, an unknown filter or field, a value it cannot take, missing or
+     malformed credentials, an empty, unknown or ambiguous run id, a run that cannot be resumed
+     or undone -- found before any request
+70   an unexpected error inside freshbooks-orm (a bug: please report it with ``--debug`` output)
+130  interrupted by Ctrl-C: writes in flight finish and are recorded; ``runs resume`` finishes
+     the run (a run whose writes had all finished reports done instead)
+===  ============================================================================================
+
+Errors are one line on stderr; ``--debug`` adds the traceback and the request log.
 """
 
 from __future__ import annotations
@@ -26,8 +36,9 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import unquote
 
-from . import __version__, batch
-from .errors import ConfigurationError, FreshBooksError, UnknownFilterError
+from . import __version__, batch, cli_auth
+from .errors import FreshBooksError, known_secrets, redact
+from .errors import UsageError as LibraryUsageError
 from .invoices import Invoice
 from .journal import Journal, RunRecord
 from .query import BoolFilter, InFilter
@@ -49,14 +60,19 @@ LIST_COLUMNS = (
     "po_number",
 )
 SANDBOX_INVOICES = 200
-EXIT_CODES = (
-    "exit codes: 0 ok; 1 some invoices failed or were refused, the run stopped early, or the API "
-    "or the journal answered an error; 2 usage error; 130 interrupted by Ctrl-C (finish the run "
-    "with 'runs resume')"
-)
+EXIT_CODES = """exit codes:
+  0    done
+  1    the API or the network failed, an answer could not be read, some invoices failed or
+       were refused, a run stopped early (the server went away), or the journal failed
+  2    usage error (bad option, unknown filter or field, bad value, bad credentials, an
+       empty, unknown or ambiguous run id, a run that cannot be resumed or undone)
+  70   unexpected internal error: please report it with the output of --debug
+  130  interrupted by Ctrl-C: writes in flight finish and are recorded; 'runs resume' finishes
+       the run (a run whose writes had all finished reports done instead)"""
+EXIT_INTERNAL = 70
 
 
-class UsageError(Exception):
+class UsageError(LibraryUsageError):
     """A mistake in the command line: reported in one line, exit code 2."""
 
 
@@ -121,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Query FreshBooks invoices and make safe, journalled, undoable batch fixes.",
         parents=[common],
         epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -206,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Finish an interrupted run: every object not done is re-read first, so "
         "nothing is written twice. Asks for confirmation; off a terminal, --yes is required.",
         epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     resume.add_argument("run", metavar="RUN", help="a run id, a unique prefix, or 'latest'")
     resume.add_argument("--force", action="store_true", help="write invoices changed since too")
@@ -219,11 +237,13 @@ def build_parser() -> argparse.ArgumentParser:
         "run wrote them are refused unless --force. Asks for confirmation; off a terminal, "
         "--yes is required.",
         epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     undo.add_argument("run", metavar="RUN", help="a run id, a unique prefix, or 'latest'")
     undo.add_argument("--force", action="store_true", help="also undo invoices changed since")
     undo.add_argument("--note", help="a note stored with the undo run")
     _batch_options(undo)
+    cli_auth.add_commands(commands, common)
     return parser
 
 
@@ -253,10 +273,10 @@ class Context:
                 self.note(f"using a fresh embedded sandbox ({SANDBOX_INVOICES} invoices)")
                 self._client = self.sandbox.client()
             else:
-                self._client = Client(
-                    access_token=self.opt("access_token"),
-                    account_id=self.opt("account_id"),
-                    base_url=self.opt("api_url"),
+                # An explicit access token, else the token file of `login` (never a refresh
+                # that could not be saved).
+                self._client = cli_auth.make_client(
+                    self.opt("access_token"), self.opt("account_id"), self.opt("api_url")
                 )
             self._stack.callback(self._client.close)
         return self._client
@@ -455,6 +475,13 @@ def cmd_delete(ctx: Context) -> int:
     return _execute(ctx, batch.plan(_queryset(ctx, filters), None, "delete"), "Delete")
 
 
+def _run(journal: Journal, ref: str) -> RunRecord:
+    try:
+        return journal.run(ref)
+    except KeyError as exc:  # no such run, or an ambiguous prefix: the command line's mistake
+        raise UsageError(exc.args[0] if exc.args else str(exc)) from None
+
+
 def cmd_runs_list(ctx: Context) -> int:
     runs = ctx.journal().runs(limit=ctx.args.limit)
     columns = ("run", "action", "status", "when (UTC)", "user", "matched", "done", "failed",
@@ -480,7 +507,7 @@ def cmd_runs_list(ctx: Context) -> int:
 
 def cmd_runs_show(ctx: Context) -> int:
     journal = ctx.journal()
-    run = journal.run(ctx.args.run)
+    run = _run(journal, ctx.args.run)
     ctx.print(_describe_run(run))
     if ctx.args.items:
         rows = [
@@ -498,7 +525,7 @@ def cmd_runs_show(ctx: Context) -> int:
 
 def cmd_runs_resume(ctx: Context) -> int:
     journal = ctx.journal()
-    run = journal.run(ctx.args.run)
+    run = _run(journal, ctx.args.run)
     batch.check_not_undone(journal, run, "resumed")
     if not run.pending:
         ctx.print(f"run {run.id} has nothing left to do ({run.count('done')} done)")
@@ -519,7 +546,7 @@ def cmd_runs_resume(ctx: Context) -> int:
 
 def cmd_runs_undo(ctx: Context) -> int:
     journal = ctx.journal()
-    run = journal.run(ctx.args.run)
+    run = _run(journal, ctx.args.run)
     preview = batch.undo(run.id, journal=journal, dry_run=True)
     if not ctx.args.dry_run:
         preview.dry_run, preview.preview = False, True
@@ -553,6 +580,9 @@ def cmd_serve(ctx: Context) -> int:
         ctx.print(f"export FRESHBOOKS_ACCESS_TOKEN={sb.access_token}")
         ctx.print(f"export FRESHBOOKS_ACCOUNT_ID={sb.account_id}")
         ctx.print(f"export FRESHBOOKS_API_URL={sb.url}")
+        # For `freshbooks-orm login` against this sandbox (a throwaway app's credentials).
+        ctx.print(f"export FRESHBOOKS_CLIENT_ID={sb.client_id}")
+        ctx.print(f"export FRESHBOOKS_CLIENT_SECRET={sb.client_secret}")
         ctx.out.flush()
         ctx.note(f"# sandbox with {a.invoices} invoices serving at {sb.url}; Ctrl-C to stop")
         ctx.err.flush()
@@ -660,19 +690,13 @@ COMMANDS: dict[tuple[str, ...], Callable[[Context], int]] = {
     ("runs", "show"): cmd_runs_show,
     ("runs", "resume"): cmd_runs_resume,
     ("runs", "undo"): cmd_runs_undo,
+    **cli_auth.COMMANDS,
 }
 
-#: Errors that mean "the command line was wrong": exit code 2.
-USAGE_ERRORS: tuple[type[BaseException], ...] = (
-    UsageError,
-    UnknownFilterError,
-    batch.UnknownFieldError,
-    ConfigurationError,
-    KeyError,
-    TypeError,
-    ValueError,
-    AttributeError,  # ReadOnlyFieldError
-)
+#: Errors that mean "the command line was wrong": exit code 2.  Only the library's own usage
+#: errors qualify (unknown filter or field, bad value, read-only field, configuration): a bare
+#: TypeError or KeyError is a bug, reported as one (EXIT_INTERNAL).
+USAGE_ERRORS: tuple[type[BaseException], ...] = (LibraryUsageError,)
 
 
 @contextmanager
@@ -736,16 +760,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         except OSError as exc:
             _fail(ctx, exc, debug)
             return 1
+        except Exception as exc:  # a bug: one line, its own exit code, details with --debug
+            _fail(ctx, exc, debug, internal=True)
+            return EXIT_INTERNAL
     return 0  # pragma: no cover - every command returns above
 
 
-def _fail(ctx: Context, exc: BaseException, debug: bool) -> None:
+def _fail(ctx: Context, exc: BaseException, debug: bool, *, internal: bool = False) -> None:
     if debug:
         import traceback
 
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=ctx.err)
-    text = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-    ctx.note(f"{PROG}: error: {text}")
+    text = redact(" ".join(str(exc).split()), known_secrets())  # one line, no secret
+    if len(text) > 500:
+        text = text[:500] + " ..."
+    if internal:
+        hint = "" if debug else "; run again with --debug for the traceback"
+        ctx.note(f"{PROG}: internal error: {type(exc).__name__}: {text}{hint}")
+    else:
+        ctx.note(f"{PROG}: error: {text}")
 
 
 # --- demo --------------------------------------------------------------------------------------

@@ -24,14 +24,18 @@ caller can tell that the set moved while it was read (``stats.moved``) and read 
 from __future__ import annotations
 
 import collections
+import copy
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
-from .errors import FreshBooksError, NotFound
+import attrs
+
+from .errors import FreshBooksError, InvalidFilterValue, NotFound, short_repr
 from .model import result_of
-from .query import Query, page_window
+from .query import Query, ResourceSpec, page_window
 from .transport import Client, default_client
+from .types import to_int
 
 if TYPE_CHECKING:
     from .batch import BatchResult
@@ -63,11 +67,8 @@ class QuerySet(Generic[M]):
     """A lazy list query over one resource."""
 
     def __init__(self, model: type[M], query: Query | None = None, client: Client | None = None):
-        spec = model._resource
-        if spec is None:
-            raise TypeError(f"{model.__name__} has no list endpoint")
         self.model = model
-        self._query = query if query is not None else Query(spec)
+        self._query = query if query is not None else Query(_spec_of(model))
         self._client = client
         self._low = 0
         self._high: int | None = None
@@ -77,6 +78,39 @@ class QuerySet(Generic[M]):
         if self._cache is not None:
             return f"<QuerySet {self._cache[:5]!r}{'...' if len(self._cache) > 5 else ''}>"
         return f"<QuerySet {self.model.__name__} {list(self._query.list_params())} (unevaluated)>"
+
+    # --- pickling and copying ----------------------------------------------------------------
+    # Like a model, a queryset travels without its client (an unpickled one uses the default
+    # client, or ``using()``); its filters travel, and its rows when it was evaluated.  Pickling
+    # never sends a request.  The resource spec is the model's, so it is not pickled either.
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_client"] = None
+        query = state["_query"]
+        state["_query"] = {
+            f.name: getattr(query, f.name) for f in attrs.fields(type(query)) if f.name != "spec"
+        }
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        query_fields = state.pop("_query")
+        self.__dict__.update(state)
+        self._query = attrs.evolve(Query(_spec_of(self.model)), **query_fields)
+
+    def __copy__(self) -> QuerySet[M]:
+        qs = object.__new__(type(self))
+        qs.__dict__.update(self.__dict__)
+        return qs
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> QuerySet[M]:
+        """A deep copy (its cached rows too) that shares the client and the immutable query."""
+        qs = object.__new__(type(self))
+        memo[id(self)] = qs
+        for key, value in self.__dict__.items():
+            shared = key in ("_client", "_query", "model")
+            qs.__dict__[key] = value if shared else copy.deepcopy(value, memo)
+        return qs
 
     # --- chaining --------------------------------------------------------------------------------
 
@@ -366,9 +400,9 @@ class QuerySet(Generic[M]):
                 params=self._query.include_params() or None,
             )
         except NotFound as exc:
-            raise exc.recast(
-                self.model.DoesNotExist, f"{self.model.__name__} {pk} does not exist"
-            ) from None
+            ours = f"{self.model.__name__} {pk} does not exist"
+            said = f" (FreshBooks said: {exc.message})" if exc.message else ""
+            raise exc.recast(self.model.DoesNotExist, ours + said) from None
         row = result_of(body, spec.single_key)
         if row is None:
             raise FreshBooksError(f"answer without response.result.{spec.single_key}", body=body)
@@ -406,7 +440,18 @@ class QuerySet(Generic[M]):
         return run(self, fn, action="apply", **options)
 
 
+def _spec_of(model: type[Model]) -> ResourceSpec:
+    spec = model._resource
+    if spec is None:
+        raise TypeError(f"{model.__name__} has no list endpoint")
+    return spec
+
+
 def _check_pk(pk: Any) -> int | str:
-    if isinstance(pk, bool) or not isinstance(pk, (int, str)) or not str(pk).strip().isdigit():
-        raise ValueError(f"a primary key is a positive integer, got {pk!r}")
-    return int(pk)
+    try:
+        number = to_int(pk, 0)
+    except (TypeError, ValueError):
+        raise InvalidFilterValue(
+            f"a primary key is a positive integer, got {short_repr(pk)}"
+        ) from None
+    return number

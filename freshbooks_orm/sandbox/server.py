@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from .auth import OAuthError, TokenRegistry
+from .auth import AUTHORIZE_PATH, OAuthError, TokenRegistry
 from .store import Store, StoreError, dumps, not_found, parse_includes, parse_list_query
 
 __all__ = ["DROP", "AppState", "Fault", "FaultQueue", "Reply", "SandboxServer", "dispatch"]
@@ -115,6 +115,7 @@ class AppState:
     identity: dict[str, Any]
     record: Recorder
     latency: Callable[[], float]
+    ignored_filters: Callable[[], frozenset[str]] = frozenset
 
 
 # --------------------------------------------------------------------------- routing
@@ -134,6 +135,17 @@ def _token_endpoint(app: AppState, params: dict[str, Any] | None) -> Reply:
         return json_reply(err.status, err.body())
 
 
+def _authorize_endpoint(app: AppState, method: str, query: Query) -> Reply:
+    """``GET /oauth/authorize``: approve at once and redirect (302) with ``code`` and ``state``."""
+    if method not in ("GET", "HEAD"):
+        return _method_not_allowed(method, "GET")
+    try:
+        location = app.tokens.authorize(dict(query))
+    except OAuthError as err:
+        return json_reply(err.status, err.body())
+    return Reply(302, b"", "text/plain", {"Location": location})
+
+
 def _invoice_body(body: Any) -> Any:
     if not isinstance(body, dict) or "invoice" not in body:
         raise StoreError(422, 1001, "invoice", "An invoice object is required.")
@@ -151,6 +163,8 @@ def dispatch(
 ) -> Reply:
     """Answer one (non-injected) request.  ``body`` is the parsed JSON body (or form dict)."""
     path = path.rstrip("/") or "/"
+    if path == AUTHORIZE_PATH:
+        return _authorize_endpoint(app, method, query)
     if path == TOKEN_PATH:
         if method != "POST":
             return _method_not_allowed(method, "POST")
@@ -181,7 +195,7 @@ def dispatch(
         if not body_ok:
             raise StoreError(400, 1004, None, "The request body is not valid JSON.")
         if len(parts) == 6:
-            return _collection(store, method, query, body)
+            return _collection(store, method, query, body, app.ignored_filters())
         iid = parts[6]
         if not iid.isdigit():
             raise not_found("invoice", "invoiceid", iid)
@@ -200,9 +214,15 @@ def _single(store: Store, iid: int, query: tuple[tuple[str, str], ...]) -> Reply
     return json_reply(200, {"response": {"result": {"invoice": inv}}})
 
 
-def _collection(store: Store, method: str, query: tuple[tuple[str, str], ...], body: Any) -> Reply:
+def _collection(
+    store: Store,
+    method: str,
+    query: tuple[tuple[str, str], ...],
+    body: Any,
+    ignored: frozenset[str],
+) -> Reply:
     if method == "GET":
-        result = store.list_result(parse_list_query(query))
+        result = store.list_result(parse_list_query(query, ignored))
         return json_reply(200, {"response": {"result": result}})
     if method == "POST":
         inv = store.create(_invoice_body(body))

@@ -721,7 +721,8 @@ def test_a_journal_locked_mid_run_stops_it_and_resume_settles_without_rewriting(
 def create_during_reads(sb, pages=(2,), times=1):
     """Make the sandbox create an invoice when it is asked for one of ``pages`` (``times`` times
     in all), as a colleague or an integration would while a plan reads the list."""
-    original = sb.store.list_result
+    table = sb.store.table("invoices")
+    original = table.list_result
     created = []
 
     def list_result(query):
@@ -730,7 +731,7 @@ def create_during_reads(sb, pages=(2,), times=1):
             created.append(inv["id"])
         return original(query)
 
-    sb.store.list_result = list_result
+    table.list_result = list_result
     return created
 
 
@@ -762,7 +763,8 @@ def test_a_set_that_keeps_moving_is_reported(sb):
 
 def test_planning_reads_pages_concurrently_with_no_extra_request(journal):
     with Sandbox(invoices=420, seed=5) as sb:
-        original = sb.store.list_result
+        table = sb.store.table("invoices")
+        original = table.list_result
         lock, active, peak = threading.Lock(), [0], [0]
 
         def slow_list(query):
@@ -776,7 +778,7 @@ def test_planning_reads_pages_concurrently_with_no_extra_request(journal):
                 with lock:
                     active[0] -= 1
 
-        sb.store.list_result = slow_list
+        table.list_result = slow_list
         the_plan = plan(Invoice.objects.using(client_of(sb)), None, "delete")
         pages = [r for r in sb.requests if r.method == "GET"]
         n = len(visible(sb))

@@ -1284,23 +1284,16 @@ def _describe_edit(action: str, edit: Edit | None) -> Any:
 
 
 def _resource_name(model: type[Model]) -> str:
-    """The name a journal stores for ``model``'s resource: its API name (``"invoices"``)."""
-    spec = model._resource
-    return spec.list_key if spec is not None else model.__name__
+    """The name a journal stores for ``model``'s resource: its registry name (``"invoices"``)."""
+    return model._meta.name or model.__name__
 
 
 def _model_for(resource: str) -> type[Model]:
     """The model class of a journal's resource name (``"invoices"``; schema 1 stored the class
-    name, ``"Invoice"``, which is accepted too)."""
-    from . import invoices  # noqa: F401  (registers the built-in resources)
+    name, ``"Invoice"``, which the registry accepts too)."""
+    from .registry import get_model
 
-    pending: list[type[Model]] = [Model]
-    while pending:
-        cls = pending.pop()
-        if cls._resource is not None and resource in (cls._resource.list_key, cls.__name__):
-            return cls
-        pending.extend(cls.__subclasses__())
-    raise LookupError(f"the journal names a resource {resource!r} this version does not know")
+    return get_model(resource)
 
 
 def _host(base_url: str) -> str:

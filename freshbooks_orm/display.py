@@ -39,20 +39,19 @@ def _pandas() -> Any:
 
 def frame_fields(model: type[Model], fields: Sequence[str]) -> list[str]:
     """The fields a frame holds: ``fields``, or every declared field except nested lists."""
-    declared = model._fields
-    nested = [name for name, spec in declared.items() if spec.type.name == "lines"]
+    meta = model._meta
     if not fields:
-        return [name for name in declared if name not in nested]
+        return [name for name in meta.fields if name not in meta.nested]
     for name in fields:
-        if name in nested:
+        if name in meta.nested:
             raise ValueError(
                 f"{model.__name__}.{name} is a list of objects, not a column; make a frame of "
-                "them instead, e.g. from [line.to_dict() for line in obj.lines]"
+                f"them instead, e.g. from [item.to_dict() for item in obj.{name}]"
             )
-        if name not in declared:
-            hint = closest(name, declared)
+        if name not in meta.fields:
+            hint = closest(name, meta.fields)
             did_you_mean = f" Did you mean {hint!r}?" if hint else ""
-            valid = ", ".join(n for n in declared if n not in nested)
+            valid = ", ".join(n for n in meta.fields if n not in meta.nested)
             raise UnknownFieldError(
                 f"{model.__name__} has no field {name!r}.{did_you_mean} Valid fields: {valid}."
             )
@@ -63,7 +62,8 @@ def dataframe(model: type[Model], objects: Iterable[Model], fields: Sequence[str
     """A pandas DataFrame of ``objects``, one column per field (two per money field)."""
     pd = _pandas()
     names = frame_fields(model, fields)
-    money = {name for name in names if model._fields[name].type.name == "Money"}
+    specs = model._meta.fields
+    money = {name for name in names if specs[name].type.name == "Money"}
     columns: list[str] = []
     for name in names:
         columns.extend((name, f"{name}_currency") if name in money else (name,))
@@ -81,7 +81,7 @@ def dataframe(model: type[Model], objects: Iterable[Model], fields: Sequence[str
     # Decimal, date and str columns stay Python objects (no float rounding, dates stay dates);
     # ints, bools and datetimes get pandas' own types, with missing values kept as missing.
     for name in names:
-        kind = model._fields[name].type.name
+        kind = specs[name].type.name
         if kind in NULLABLE_DTYPES:
             frame[name] = frame[name].astype(NULLABLE_DTYPES[kind])
         elif kind.startswith("datetime"):
@@ -125,17 +125,13 @@ def _table(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _lines_loaded(obj: Model) -> bool:
-    d = obj.__dict__
-    return "lines" in d or "lines" in d.get("_raw", {})
-
-
 def model_html(obj: Model) -> str:
-    """One object as a field/value table; its lines as a nested table when loaded."""
+    """One object as a field/value table; its nested lists (lines) as tables when loaded."""
     cls = type(obj)
+    meta = cls._meta
     rows = []
-    for name, spec in cls._fields.items():
-        if spec.type.name == "lines":
+    for name in meta.fields:
+        if name in meta.nested:
             continue
         value = getattr(obj, name)
         if value is not None and value != "":
@@ -144,16 +140,18 @@ def model_html(obj: Model) -> str:
     if obj.pk is not None and obj.is_dirty:
         title += " (unsaved changes: " + html.escape(", ".join(sorted(obj.dirty_fields))) + ")"
     parts = [f"<div><strong>{title}</strong>", _table(("field", "value"), rows)]
-    if "lines" in cls._fields:
-        if _lines_loaded(obj):
-            lines = obj.lines  # type: ignore[attr-defined]
-            line_fields = type(lines).line_cls._repr_fields if lines is not None else ()
-            parts.append(f"<p>lines ({len(lines)}):</p>")
-            parts.append(
-                _table(line_fields, ([getattr(li, f) for f in line_fields] for li in lines))
-            )
+    loaded = obj.__dict__
+    raw = loaded.get("_raw", {})
+    for name, spec in meta.nested.items():
+        if name in loaded or spec.wire in raw:  # never fetch for display
+            items = getattr(obj, name)
+            assert spec.item_model is not None
+            shown = spec.item_model._meta.repr_fields
+            parts.append(f"<p>{html.escape(name)} ({len(items)}):</p>")
+            parts.append(_table(shown, ([getattr(item, f) for f in shown] for item in items)))
         else:
-            parts.append("<p>lines: not loaded (include('lines') loads them with the query)</p>")
+            how = f" (include({spec.include!r}) loads them with the query)" if spec.include else ""
+            parts.append(f"<p>{html.escape(name)}: not loaded{html.escape(how)}</p>")
     parts.append("</div>")
     return "".join(parts)
 
@@ -162,7 +160,7 @@ def queryset_html(qs: QuerySet[Any], limit: int = REPR_HTML_ROWS) -> str:
     """The first ``limit`` rows as a table, saying how many there are; at most one request."""
     model = qs.model
     rows, total, more = qs._preview(limit)
-    columns = model._repr_fields
+    columns = model._meta.repr_fields
     table = _table(columns, ([getattr(obj, c) for c in columns] for obj in rows))
     noun = model.__name__
     if total is not None:

@@ -39,19 +39,20 @@ def _pandas() -> Any:
 
 def frame_fields(model: type[Model], fields: Sequence[str]) -> list[str]:
     """The fields a frame holds: ``fields``, or every declared field except nested lists."""
-    meta = model._meta
+    declared = model._meta.fields
+    nested = list(model._meta.nested)
     if not fields:
-        return [name for name in meta.fields if name not in meta.nested]
+        return [name for name in declared if name not in nested]
     for name in fields:
-        if name in meta.nested:
+        if name in nested:
             raise ValueError(
                 f"{model.__name__}.{name} is a list of objects, not a column; make a frame of "
-                f"them instead, e.g. from [item.to_dict() for item in obj.{name}]"
+                "them instead, e.g. from [line.to_dict() for line in obj.lines]"
             )
-        if name not in meta.fields:
-            hint = closest(name, meta.fields)
+        if name not in declared:
+            hint = closest(name, declared)
             did_you_mean = f" Did you mean {hint!r}?" if hint else ""
-            valid = ", ".join(n for n in meta.fields if n not in meta.nested)
+            valid = ", ".join(n for n in declared if n not in nested)
             raise UnknownFieldError(
                 f"{model.__name__} has no field {name!r}.{did_you_mean} Valid fields: {valid}."
             )
@@ -62,8 +63,7 @@ def dataframe(model: type[Model], objects: Iterable[Model], fields: Sequence[str
     """A pandas DataFrame of ``objects``, one column per field (two per money field)."""
     pd = _pandas()
     names = frame_fields(model, fields)
-    specs = model._meta.fields
-    money = {name for name in names if specs[name].type.name == "Money"}
+    money = {name for name in names if model._meta.fields[name].type.name == "Money"}
     columns: list[str] = []
     for name in names:
         columns.extend((name, f"{name}_currency") if name in money else (name,))
@@ -81,7 +81,7 @@ def dataframe(model: type[Model], objects: Iterable[Model], fields: Sequence[str
     # Decimal, date and str columns stay Python objects (no float rounding, dates stay dates);
     # ints, bools and datetimes get pandas' own types, with missing values kept as missing.
     for name in names:
-        kind = specs[name].type.name
+        kind = model._meta.fields[name].type.name
         if kind in NULLABLE_DTYPES:
             frame[name] = frame[name].astype(NULLABLE_DTYPES[kind])
         elif kind.startswith("datetime"):
@@ -125,13 +125,16 @@ def _table(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _nested_loaded(obj: Model, name: str) -> bool:
+    return name in obj.__dict__ or obj._meta.nested[name].wire in obj._meta.wire_data(obj)
+
+
 def model_html(obj: Model) -> str:
-    """One object as a field/value table; its nested lists (lines) as tables when loaded."""
+    """One object as a field/value table; its lines as a nested table when loaded."""
     cls = type(obj)
-    meta = cls._meta
     rows = []
-    for name in meta.fields:
-        if name in meta.nested:
+    for name, spec in cls._meta.fields.items():
+        if spec.is_nested:
             continue
         value = getattr(obj, name)
         if value is not None and value != "":
@@ -140,18 +143,20 @@ def model_html(obj: Model) -> str:
     if obj.pk is not None and obj.is_dirty:
         title += " (unsaved changes: " + html.escape(", ".join(sorted(obj.dirty_fields))) + ")"
     parts = [f"<div><strong>{title}</strong>", _table(("field", "value"), rows)]
-    loaded = obj.__dict__
-    raw = loaded.get("_raw", {})
-    for name, spec in meta.nested.items():
-        if name in loaded or spec.wire in raw:  # never fetch for display
+    for name, spec in cls._meta.nested.items():
+        if _nested_loaded(obj, name):
             items = getattr(obj, name)
             assert spec.item_model is not None
-            shown = spec.item_model._meta.repr_fields
+            item_fields = spec.item_model._meta.repr_fields
             parts.append(f"<p>{html.escape(name)} ({len(items)}):</p>")
-            parts.append(_table(shown, ([getattr(item, f) for f in shown] for item in items)))
-        else:
-            how = f" (include({spec.include!r}) loads them with the query)" if spec.include else ""
-            parts.append(f"<p>{html.escape(name)}: not loaded{html.escape(how)}</p>")
+            parts.append(
+                _table(item_fields, ([getattr(it, f) for f in item_fields] for it in items))
+            )
+        elif spec.include is not None:
+            parts.append(
+                f"<p>{html.escape(name)}: not loaded (include({spec.include!r}) loads them with "
+                "the query)</p>"
+            )
     parts.append("</div>")
     return "".join(parts)
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from . import concurrency, hydration, iterate, memory, report, requests_per_op
@@ -19,6 +22,28 @@ BENCHMARKS: dict[str, Callable[[Config], Section]] = {
     "concurrency": concurrency.run,
 }
 DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+@contextlib.contextmanager
+def user_files_in_a_temporary_directory() -> Iterator[Path]:
+    """Point ``$FRESHBOOKS_ORM_JOURNAL`` and ``$FRESHBOOKS_ORM_TOKENS`` at a temporary directory.
+
+    A benchmark run writes batch runs and may log in; none of it may reach the user's real
+    journal or token file.  The variables are restored afterwards.
+    """
+    names = ("FRESHBOOKS_ORM_JOURNAL", "FRESHBOOKS_ORM_TOKENS")
+    saved = {name: os.environ.get(name) for name in names}
+    with tempfile.TemporaryDirectory(prefix="freshbooks-orm-bench-") as tmp:
+        os.environ["FRESHBOOKS_ORM_JOURNAL"] = str(Path(tmp) / "journal.sqlite3")
+        os.environ["FRESHBOOKS_ORM_TOKENS"] = str(Path(tmp) / "tokens.json")
+        try:
+            yield Path(tmp)
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,12 +76,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Machine: {report.machine_line(info)}", flush=True)
     sections: list[Section] = []
     started = time.perf_counter()
-    for name in names:
-        print(f"running {name} ...", flush=True)
-        t0 = time.perf_counter()
-        section = BENCHMARKS[name](cfg)
-        section.seconds = time.perf_counter() - t0
-        sections.append(section)
+    with user_files_in_a_temporary_directory():
+        for name in names:
+            print(f"running {name} ...", flush=True)
+            t0 = time.perf_counter()
+            section = BENCHMARKS[name](cfg)
+            section.seconds = time.perf_counter() - t0
+            sections.append(section)
     total = time.perf_counter() - started
     print()
     print(report.terminal(sections, info, cfg.quick))

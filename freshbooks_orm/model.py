@@ -193,7 +193,7 @@ class _Unlisted:
             raise AttributeError(name)
         raise TypeError(
             f"{self._owner.__name__} has no list endpoint, so {self._owner.__name__}.objects "
-            f"cannot {name}(); query a resource (Invoice.objects, Customer.objects, ...)"
+            f"cannot {name}(); query a resource's objects (freshbooks_orm.registry.names())"
         )
 
 

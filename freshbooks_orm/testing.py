@@ -153,10 +153,11 @@ class Scrubber:
     # --- text, JSON and form bodies ------------------------------------------------------------
 
     def scrub_text(self, text: str) -> str:
+        """``text`` with every known secret and every account id in a path replaced."""
         for secret in self.secrets():
             if secret in text:
                 text = text.replace(secret, REDACTED)
-        return text
+        return normalise_path(text)
 
     def _learn_json(self, value: Any) -> None:
         if isinstance(value, dict):
@@ -203,12 +204,13 @@ class Scrubber:
             if pairs and "=" in raw and "\n" not in raw and " " not in raw:
                 self.learn(*(v for k, v in pairs if k in FORM_SECRET_KEYS))
                 scrubbed = urlencode(
-                    [(k, REDACTED if k in FORM_SECRET_KEYS else self.scrub_text(v)) for k, v in pairs]
+                    [
+                        (k, REDACTED if k in FORM_SECRET_KEYS else self.scrub_text(v))
+                        for k, v in pairs
+                    ]
                 )
             else:
-                scrubbed = _ACCOUNT_IN_PATH.sub(
-                    lambda m: m.group(1) + ACCOUNT_PLACEHOLDER, self.scrub_text(raw)
-                )
+                scrubbed = self.scrub_text(raw)
         else:
             try:
                 self._learn_json(parsed)

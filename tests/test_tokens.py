@@ -470,6 +470,7 @@ def test_login_refuses_a_redirect_it_cannot_receive(token_file: Path, capsys: An
     assert "not on this machine" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_login_reports_a_refusal(
     sb: Sandbox, token_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

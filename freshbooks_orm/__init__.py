@@ -12,13 +12,16 @@ __version__ = "0.1.0"
 
 logging.getLogger("freshbooks_orm").addHandler(logging.NullHandler())
 
+from .aggregates import Avg, Count, Max, Min, Sum  # noqa: E402
 from .auth import authorization_url, exchange_code  # noqa: E402
 from .errors import (  # noqa: E402
     AuthenticationError,
     ConfigurationError,
     ConflictError,
+    FilterNotAppliedError,
     FreshBooksError,
     InvalidFilterValue,
+    MixedCurrencyError,
     MultipleObjectsReturned,
     NotFound,
     PermissionDenied,
@@ -32,6 +35,7 @@ from .errors import (  # noqa: E402
     ValidationError,
 )
 from .invoices import V3_STATUSES, Invoice, InvoiceLine, InvoiceStatus, VisState  # noqa: E402
+from .lookups import Q  # noqa: E402
 from .queryset import QuerySet  # noqa: E402
 from .transport import Client, RetryPolicy, configure  # noqa: E402
 from .types import Money  # noqa: E402
@@ -39,23 +43,31 @@ from .types import Money  # noqa: E402
 __all__ = [
     "V3_STATUSES",
     "AuthenticationError",
+    "Avg",
     "Client",
     "ConfigurationError",
     "ConflictError",
+    "Count",
+    "FilterNotAppliedError",
     "FreshBooksError",
     "InvalidFilterValue",
     "Invoice",
     "InvoiceLine",
     "InvoiceStatus",
+    "Max",
+    "Min",
+    "MixedCurrencyError",
     "Money",
     "MultipleObjectsReturned",
     "NotFound",
     "PermissionDenied",
+    "Q",
     "QuerySet",
     "RateLimitError",
     "ReadOnlyFieldError",
     "RetryPolicy",
     "ServerError",
+    "Sum",
     "TransportError",
     "UncertainWriteError",
     "UnknownFieldError",

@@ -12,7 +12,8 @@ The tree::
     ├── TransportError                   connection refused/reset, timeout, a body that is not JSON
     ├── UncertainWriteError              a POST failed after it may have reached the server
     ├── ConflictError                    a batch resume/undo left a changed invoice alone
-    └── MultipleObjectsReturned          ``get()`` matched more than one row
+    ├── MultipleObjectsReturned          ``get()`` matched more than one row
+    └── FilterNotAppliedError            the server answered with a row its filter excludes
 
     ``UncertainWriteError`` is deliberately neither a ``ServerError`` nor a ``TransportError``: a
     handler that retries those must not re-send a POST that may already have created an invoice.
@@ -22,6 +23,7 @@ The tree::
     UnknownFilterError(TypeError)                      a filter name the API does not know
     UnknownFieldError(TypeError)                       ``update()`` named no field of the model
     InvalidFilterValue(ValueError)                     a known filter with a value it cannot take
+    MixedCurrencyError(ValueError)                     money compared or summed across currencies
     ReadOnlyFieldError(AttributeError)                 assigning a computed or create-only field
 
 Server errors carry ``status_code``, ``errno``, ``field``, ``message``, ``errors`` (every error of
@@ -43,8 +45,10 @@ __all__ = [
     "AuthenticationError",
     "ConfigurationError",
     "ConflictError",
+    "FilterNotAppliedError",
     "FreshBooksError",
     "InvalidFilterValue",
+    "MixedCurrencyError",
     "MultipleObjectsReturned",
     "NotFound",
     "PermissionDenied",
@@ -173,6 +177,31 @@ class MultipleObjectsReturned(FreshBooksError):
     """``get()`` matched more than one object."""
 
 
+class FilterNotAppliedError(FreshBooksError):
+    """The server returned a row that contradicts a filter the query sent.
+
+    FreshBooks silently ignores filters it does not honour and then answers with *every* row;
+    every row of a list answer is checked against each server filter whose field it carries,
+    and the first contradiction raises this before any row of that page is used (so before a
+    batch plans or writes anything).  ``filter`` is the API filter's name, ``parameter`` the
+    query pair sent (``search[statusid]=1``), ``row_id`` the id of a row that contradicts it.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        filter: str | None = None,
+        parameter: str | None = None,
+        row_id: Any = None,
+        **kw: Any,
+    ) -> None:
+        super().__init__(message, **kw)
+        self.filter = filter
+        self.parameter = parameter
+        self.row_id = row_id
+
+
 class ConfigurationError(FreshBooksError, ValueError):
     """The client lacks credentials or an account id, or they contradict each other."""
 
@@ -187,6 +216,10 @@ class UnknownFieldError(TypeError):
 
 class InvalidFilterValue(ValueError):
     """A known filter was given a value it cannot take."""
+
+
+class MixedCurrencyError(ValueError):
+    """Money of different currencies was compared, ordered or summed; the currencies are named."""
 
 
 class ReadOnlyFieldError(AttributeError):

@@ -91,7 +91,7 @@ INVOICE_FILTERS = {
         InFilter("statusids", _status),
         EqualsFilter("v3_status", encode_choice(V3_STATUSES)),
         EqualsFilter("currency_code"),
-        EqualsFilter("currency"),
+        EqualsFilter("currency", means="currency_code"),
         DateFilter("date_min", doc="create_date >= value"),
         DateFilter("date_max", doc="create_date < value"),
         EqualsFilter("total_min", dec, doc="amount >= value"),
@@ -100,14 +100,20 @@ INVOICE_FILTERS = {
         EqualsFilter("customerid", int_),
         InFilter("customerids", int_),
         EqualsFilter("parentid", int_),
-        BoolFilter("paid"),
-        BoolFilter("outstanding"),
+        BoolFilter("paid", doc="nothing outstanding", means="outstanding__lte=0"),
+        BoolFilter("outstanding", doc="an amount outstanding", means="outstanding__gt=0"),
         DateFilter("updated_min", doc="updated >= value (day granularity)"),
         DateFilter("updated_max", doc="updated < value (day granularity)"),
-        EqualsFilter("item_name", doc="a line name contains"),
-        EqualsFilter("item_description", doc="a line description contains"),
+        EqualsFilter("item_name", doc="a line name contains", means="lines__name__icontains"),
+        EqualsFilter(
+            "item_description",
+            doc="a line description contains",
+            means="lines__description__icontains",
+        ),
         EqualsFilter("projectid", int_),
-        EqualsFilter("outstanding_min", dec, doc="outstanding amount > value"),
+        EqualsFilter(
+            "outstanding_min", dec, doc="outstanding amount > value", means="outstanding__gt"
+        ),
         EqualsFilter("vis_state", _vis),
     )
 }

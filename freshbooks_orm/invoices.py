@@ -193,6 +193,9 @@ class Invoice(Model):
     current_organization: str | None = computed(STR)
     due_date: dt.date | None = computed(DATE)
     date_paid: dt.date | None = computed(DATE)
+    # not in the field tables, but the filter table's ``projectid`` filter matches this field;
+    # declared (read-only) so that the filter can be verified on the rows it returns
+    projectid: int | None = computed(INT)
     # writable on create
     ownerid: int | None = create_only(INT)
     estimateid: int | None = create_only(INT)

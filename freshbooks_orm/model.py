@@ -17,6 +17,7 @@ FreshBooks applies only ``vis_state`` from a PUT that carries it and silently dr
 
 from __future__ import annotations
 
+import copy
 import enum
 import sys
 from collections.abc import Callable, Iterable
@@ -163,6 +164,29 @@ class LineList(list):  # type: ignore[type-arg]
         self.extend(items)
         return self
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The list class is made per line class (``InvoiceLineList``), so it is found again
+        # through its line class, which pickle can name.
+        return (_rebuild_lines, (self.line_cls, list(self)))
+
+
+_LINE_LISTS: dict[type[Model], type[LineList]] = {}
+
+
+def line_list_class(line_cls: type[Model]) -> type[LineList]:
+    """The list class holding ``line_cls`` lines (one per line class, e.g. ``InvoiceLineList``)."""
+    list_cls = _LINE_LISTS.get(line_cls)
+    if list_cls is None:
+        namespace = {"line_cls": line_cls, "__module__": line_cls.__module__}
+        list_cls = _LINE_LISTS.setdefault(
+            line_cls, type(f"{line_cls.__name__}List", (LineList,), namespace)
+        )
+    return list_cls
+
+
+def _rebuild_lines(line_cls: type[Model], items: list[Any]) -> LineList:
+    return line_list_class(line_cls)(items)
+
 
 class _LinesType(ValueType[LineList]):
     name = "lines"
@@ -182,7 +206,7 @@ class _LinesType(ValueType[LineList]):
 
 def lines_of(line_cls: type[Model], *, factory: Callable[[], Any] = list) -> Any:
     """The ``lines`` field: a list of ``line_cls``, loaded on first access when not included."""
-    list_cls = type(f"{line_cls.__name__}List", (LineList,), {"line_cls": line_cls})
+    list_cls = line_list_class(line_cls)
     lines_type = _LinesType(list_cls)
     return attrs.field(
         factory=list_cls,
@@ -318,6 +342,32 @@ class Model:
     def __repr__(self) -> str:
         shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._repr_fields)
         return f"{type(self).__name__}({shown})"
+
+    # --- pickling and copying ----------------------------------------------------------------
+    # The client stays behind (its lock and session cannot travel, and its token must not): an
+    # unpickled object talks through the default client, or the one given to save(using=...).
+    # Everything else travels, unsaved changes and loaded lines included.
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_client"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    def __copy__(self: M) -> M:
+        obj = object.__new__(type(self))
+        obj.__dict__.update(self.__dict__)
+        return obj
+
+    def __deepcopy__(self: M, memo: dict[int, Any]) -> M:
+        """A deep copy that shares the client (copies of a client make no sense)."""
+        obj = object.__new__(type(self))
+        memo[id(self)] = obj
+        for key, value in self.__dict__.items():
+            obj.__dict__[key] = value if key == "_client" else copy.deepcopy(value, memo)
+        return obj
 
     # --- wire data -------------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ completes them unless the ordering is local.
 from __future__ import annotations
 
 import collections
+import copy
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
@@ -46,7 +47,7 @@ from .errors import (
 from .lookups import And, Node, Nothing, Q, and_of, matches
 from .model import result_of
 from .planner import Plan, ServerFilter, carried_key, plan, resolve
-from .query import Query, page_window
+from .query import Query, ResourceSpec, page_window
 from .transport import Client, default_client
 from .types import Money
 
@@ -64,9 +65,7 @@ class QuerySet(Generic[M]):
     """A lazy list query over one resource."""
 
     def __init__(self, model: type[M], query: Query | None = None, client: Client | None = None):
-        spec = model._resource
-        if spec is None:
-            raise TypeError(f"{model.__name__} has no list endpoint")
+        _spec_of(model)
         self.model = model
         self._client = client
         self._where: Node = And(())
@@ -85,6 +84,35 @@ class QuerySet(Generic[M]):
         if self._cache is not None:
             return f"<QuerySet {self._cache[:5]!r}{'...' if len(self._cache) > 5 else ''}>"
         return f"<QuerySet {self.model.__name__} {self._where.describe()} (unevaluated)>"
+
+    # --- pickling and copying ----------------------------------------------------------------
+    # Like a model, a queryset travels without its client (an unpickled one uses the default
+    # client, or ``using()``); its conditions travel, and its rows when it was evaluated.
+    # Pickling never sends a request.  The plan is rebuilt from the declarations on use.
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_client"] = None
+        state["_plan_cache"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        _spec_of(state["model"])
+        self.__dict__.update(state)
+
+    def __copy__(self) -> QuerySet[M]:
+        qs = object.__new__(type(self))
+        qs.__dict__.update(self.__dict__)
+        return qs
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> QuerySet[M]:
+        """A deep copy (its cached rows too) that shares the client and the immutable plan."""
+        qs = object.__new__(type(self))
+        memo[id(self)] = qs
+        for key, value in self.__dict__.items():
+            shared = key in ("_client", "_plan_cache", "_where", "model")
+            qs.__dict__[key] = value if shared else copy.deepcopy(value, memo)
+        return qs
 
     # --- chaining --------------------------------------------------------------------------------
 
@@ -725,7 +753,8 @@ def _verify(the_plan: Plan, objs: list[Any]) -> None:
     for obj in objs:
         server = the_plan.contradiction(obj)
         if server is not None:
-            raise _not_applied(the_plan, server, obj, carried_key(server.check))
+            wire = None if server.check is None else carried_key(server.check)
+            raise _not_applied(the_plan, server, obj, wire)
 
 
 def _not_applied(
@@ -878,6 +907,13 @@ class Explanation:
 
 
 # --- helpers ------------------------------------------------------------------------------------
+
+
+def _spec_of(model: type[Model]) -> ResourceSpec:
+    spec = model._resource
+    if spec is None:
+        raise TypeError(f"{model.__name__} has no list endpoint")
+    return spec
 
 
 def _is_list(fspec: Any) -> bool:

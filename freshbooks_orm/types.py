@@ -84,8 +84,14 @@ def to_date(value: Any) -> dt.date:
 class Money:
     """An amount of one currency. Amounts are ``Decimal``, never float.
 
+    Money adds, subtracts, negates, compares and takes ``abs()`` within one currency (mixing
+    currencies raises ``ValueError`` naming both), multiplies and divides by a number, and
+    ``sum()`` works (``0 + Money`` is the Money).
+
     >>> Money("800.00", "USD")
     Money(amount=Decimal('800.00'), code='USD')
+    >>> sum([Money("10.50", "USD"), Money("4.50", "USD")]) * 2
+    Money(amount=Decimal('30.00'), code='USD')
     """
 
     amount: Decimal = attrs.field(converter=to_decimal)
@@ -94,6 +100,88 @@ class Money:
     def __str__(self) -> str:
         return f"{self.amount} {self.code}"
 
+    # --- arithmetic and ordering within one currency -------------------------------------------
+    # Amounts stay Decimal: ``*`` and ``/`` take an int, a Decimal or a float (through ``repr``,
+    # as ``to_decimal`` does) and keep every digit Decimal gives; round with ``quantize()``.
+
+    def _same_code(self, other: Money, verb: str) -> None:
+        if other.code != self.code:
+            raise ValueError(
+                f"cannot {verb} Money in different currencies: {self.code!r} and {other.code!r}"
+            )
+
+    def __add__(self, other: object) -> Money:
+        if isinstance(other, Money):
+            self._same_code(other, "add")
+            return Money(self.amount + other.amount, self.code)
+        if _is_zero(other):  # sum() starts from 0
+            return self
+        return NotImplemented
+
+    __radd__ = __add__
+
+    def __sub__(self, other: object) -> Money:
+        if isinstance(other, Money):
+            self._same_code(other, "subtract")
+            return Money(self.amount - other.amount, self.code)
+        if _is_zero(other):
+            return self
+        return NotImplemented
+
+    def __rsub__(self, other: object) -> Money:
+        if _is_zero(other):
+            return -self
+        return NotImplemented
+
+    def __neg__(self) -> Money:
+        return Money(-self.amount, self.code)
+
+    def __pos__(self) -> Money:
+        return self
+
+    def __abs__(self) -> Money:
+        return Money(abs(self.amount), self.code)
+
+    def __mul__(self, other: object) -> Money:
+        factor = _factor(other)
+        if factor is None:
+            return NotImplemented
+        return Money(self.amount * factor, self.code)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other: object) -> Any:
+        """``Money / number`` is Money; ``Money / Money`` (one currency) is their Decimal ratio."""
+        if isinstance(other, Money):
+            self._same_code(other, "divide")
+            return self.amount / other.amount
+        divisor = _factor(other)
+        if divisor is None:
+            return NotImplemented
+        return Money(self.amount / divisor, self.code)
+
+    def _compare(self, other: object) -> Decimal | None:
+        if not isinstance(other, Money):
+            return None
+        self._same_code(other, "compare")
+        return other.amount
+
+    def __lt__(self, other: object) -> bool:
+        amount = self._compare(other)
+        return NotImplemented if amount is None else self.amount < amount
+
+    def __le__(self, other: object) -> bool:
+        amount = self._compare(other)
+        return NotImplemented if amount is None else self.amount <= amount
+
+    def __gt__(self, other: object) -> bool:
+        amount = self._compare(other)
+        return NotImplemented if amount is None else self.amount > amount
+
+    def __ge__(self, other: object) -> bool:
+        amount = self._compare(other)
+        return NotImplemented if amount is None else self.amount >= amount
+
     def to_wire(self) -> dict[str, str]:
         amount = self.amount
         # FreshBooks writes money with at least two places ("5000.00"); keep extra precision.
@@ -101,6 +189,18 @@ class Money:
         if isinstance(exponent, int) and exponent > -2:
             amount = amount.quantize(Decimal("0.01"))
         return {"amount": format(amount, "f"), "code": self.code}
+
+
+def _is_zero(value: object) -> bool:
+    """The plain number 0 (``sum()``'s start), which adds to Money of any currency."""
+    return type(value) in (int, Decimal, float) and value == 0
+
+
+def _factor(value: object) -> Decimal | None:
+    """A multiplier or divisor for Money: an int, Decimal or float (not a bool), else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal, float)):
+        return None
+    return to_decimal(value)
 
 
 class ValueType(Generic[T]):

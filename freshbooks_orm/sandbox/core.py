@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import random
 import secrets
 import threading
@@ -13,7 +14,7 @@ from typing import Any
 from .auth import TokenRegistry
 from .seed import generate
 from .server import DROP, AppState, Fault, FaultQueue, SandboxServer
-from .store import Store
+from .store import FILTER_NAMES, Store
 
 __all__ = ["RecordedRequest", "Sandbox"]
 
@@ -61,6 +62,14 @@ class Sandbox:
     * ``fail_next(status, body=None, headers=None, times=1, method=None)`` -- inject failures;
       ``status="drop"`` closes the connection without answering.
     * ``latency`` -- seconds slept before answering each request (settable any time).
+    * ``ignore_filters`` -- wire filter names the server silently drops, as the live API drops
+      keys it does not know (so a list answers *more* rows than asked for).  Names are the
+      wire names: ``"statusid"`` for ``search[statusid]``, ``"paid"`` for ``search[paid]`` and
+      a top-level ``paid``, ``"customerids"`` for ``search[customerids][]``.  Pass it to the
+      constructor (``Sandbox(ignore_filters={"statusid"})``), assign a new set on a running
+      sandbox (``sb.ignore_filters = {"paid"}``; ``set()`` honours every filter again), or
+      add names with ``sb.ignore_filter("statusid", ...)`` / drop them with
+      ``sb.honour_filter(...)``.  An unknown name raises ``ValueError`` naming the known ones.
     * ``client_id`` / ``client_secret`` / ``redirect_uri``, ``issue_tokens()``,
       ``authorization_code()``, ``expire_access_tokens()``, ``token_lifetime``.
     * ``client(**kw)`` -- a ``freshbooks_orm.Client`` pointed at the sandbox.
@@ -75,6 +84,7 @@ class Sandbox:
         extra_accounts: Iterable[str] = (),
         port: int = 0,
         latency: float = 0.0,
+        ignore_filters: Iterable[str] = (),
     ) -> None:
         if invoices < 0:
             raise ValueError("invoices must be >= 0")
@@ -84,6 +94,7 @@ class Sandbox:
         )
         self.seed = seed
         self.latency = latency
+        self._ignored: frozenset[str] = _check_filter_names(ignore_filters)
         self.requests: list[RecordedRequest] = []
         self._requests_lock = threading.Lock()
         customers, seeded = generate(invoices, seed, account_id)
@@ -119,6 +130,7 @@ class Sandbox:
             identity=self.identity,
             record=self._record,
             latency=lambda: self.latency,
+            ignored_filters=lambda: self._ignored,
         )
         self._server = SandboxServer(("127.0.0.1", self._port), app)
         self._thread = threading.Thread(
@@ -201,6 +213,23 @@ class Sandbox:
         self._faults.push(
             Fault(status, body, dict(headers or {}), times, method.upper() if method else None)
         )
+
+    @property
+    def ignore_filters(self) -> frozenset[str]:
+        """The wire filter names the server currently drops (see the class docstring)."""
+        return self._ignored
+
+    @ignore_filters.setter
+    def ignore_filters(self, names: Iterable[str]) -> None:
+        self._ignored = _check_filter_names(names)
+
+    def ignore_filter(self, *names: str) -> None:
+        """From now on, silently drop these wire filters (``"statusid"``, ``"paid"``, ...)."""
+        self._ignored = self._ignored | _check_filter_names(names)
+
+    def honour_filter(self, *names: str) -> None:
+        """Apply these wire filters again (undoes :meth:`ignore_filter`)."""
+        self._ignored = self._ignored - _check_filter_names(names)
 
     def clear_failures(self) -> None:
         """Forget every pending ``fail_next`` injection."""
@@ -287,3 +316,20 @@ class Sandbox:
                 for i, a in enumerate(accounts)
             ],
         }
+
+
+def _check_filter_names(names: Iterable[str]) -> frozenset[str]:
+    if isinstance(names, str):
+        raise TypeError("ignore_filters takes a collection of filter names, not one string")
+    out = frozenset(names)
+    unknown = sorted(n for n in out if n not in FILTER_NAMES)
+    if unknown:
+        hint = ""
+        close = difflib.get_close_matches(unknown[0], FILTER_NAMES, n=3)
+        if close:
+            hint = f" (did you mean {', '.join(repr(c) for c in close)}?)"
+        raise ValueError(
+            f"unknown filter name(s) {', '.join(repr(u) for u in unknown)}{hint}; "
+            f"known wire filter names: {', '.join(sorted(FILTER_NAMES))}"
+        )
+    return out

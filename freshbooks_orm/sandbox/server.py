@@ -115,6 +115,7 @@ class AppState:
     identity: dict[str, Any]
     record: Recorder
     latency: Callable[[], float]
+    ignored_filters: Callable[[], frozenset[str]] = frozenset
 
 
 # --------------------------------------------------------------------------- routing
@@ -181,7 +182,7 @@ def dispatch(
         if not body_ok:
             raise StoreError(400, 1004, None, "The request body is not valid JSON.")
         if len(parts) == 6:
-            return _collection(store, method, query, body)
+            return _collection(store, method, query, body, app.ignored_filters())
         iid = parts[6]
         if not iid.isdigit():
             raise not_found("invoice", "invoiceid", iid)
@@ -200,9 +201,15 @@ def _single(store: Store, iid: int, query: tuple[tuple[str, str], ...]) -> Reply
     return json_reply(200, {"response": {"result": {"invoice": inv}}})
 
 
-def _collection(store: Store, method: str, query: tuple[tuple[str, str], ...], body: Any) -> Reply:
+def _collection(
+    store: Store,
+    method: str,
+    query: tuple[tuple[str, str], ...],
+    body: Any,
+    ignored: frozenset[str],
+) -> Reply:
     if method == "GET":
-        result = store.list_result(parse_list_query(query))
+        result = store.list_result(parse_list_query(query, ignored))
         return json_reply(200, {"response": {"result": result}})
     if method == "POST":
         inv = store.create(_invoice_body(body))

@@ -18,7 +18,7 @@ import itertools
 import json
 import threading
 import uuid as uuid_mod
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -43,6 +43,7 @@ from .model import (
 
 __all__ = [
     "DEFAULT_PER_PAGE",
+    "FILTER_NAMES",
     "KNOWN_INCLUDES",
     "MAX_PER_PAGE",
     "ListQuery",
@@ -174,6 +175,9 @@ _FILTER_KINDS: dict[str, tuple[str, str]] = {
     "vis_state": ("int", "vis_state"),
 }
 
+#: Every wire filter name the store understands (for ``Sandbox(ignore_filters=...)``).
+FILTER_NAMES: frozenset[str] = frozenset(_FILTER_KINDS)
+
 #: Top-level (non ``search[...]``) boolean filters, as FreshBooks' own SDK sends them.
 _TOP_LEVEL_BOOLS: frozenset[str] = frozenset({"paid", "outstanding"})
 
@@ -231,11 +235,14 @@ def _normalise_filter(name: str, raw: list[str]) -> tuple[str, FilterValue]:
     return norm, b
 
 
-def parse_list_query(pairs: Sequence[tuple[str, str]]) -> ListQuery:
+def parse_list_query(
+    pairs: Sequence[tuple[str, str]], ignore: Container[str] = frozenset()
+) -> ListQuery:
     """Validate a list request's query pairs (in order, repeats kept).
 
     Raises :class:`StoreError` (400) for malformed filter values, ``page`` or ``per_page``.
-    Unknown ``search[...]`` keys, unknown sorts and unknown includes are ignored.
+    Unknown ``search[...]`` keys, unknown sorts and unknown includes are ignored, and so are
+    the filters named in ``ignore`` (wire filter names), as if the server did not know them.
     """
     raw: dict[str, list[str]] = {}
     top_bools: dict[str, list[str]] = {}
@@ -243,7 +250,7 @@ def parse_list_query(pairs: Sequence[tuple[str, str]]) -> ListQuery:
     for key, value in pairs:
         if key.startswith("search[") and "]" in key:
             name = key[len("search[") : key.index("]")]
-            if name not in _FILTER_KINDS:
+            if name not in _FILTER_KINDS or name in ignore:
                 continue
             is_list = key.endswith("[]")
             if _FILTER_KINDS[name][0] == "ints":
@@ -253,6 +260,8 @@ def parse_list_query(pairs: Sequence[tuple[str, str]]) -> ListQuery:
             else:
                 raw[name] = [value]
         elif key in _TOP_LEVEL_BOOLS:
+            if key in ignore:
+                continue
             top_bools[key] = [value]
         elif key == "page":
             p = _parse_int(value)

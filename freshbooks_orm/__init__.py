@@ -18,9 +18,12 @@ from .errors import (  # noqa: E402
     AuthenticationError,
     ConfigurationError,
     ConflictError,
+    FieldValueError,
     FilterNotAppliedError,
     FreshBooksError,
+    InvalidFieldValue,
     InvalidFilterValue,
+    MalformedResponseError,
     MixedCurrencyError,
     MultipleObjectsReturned,
     NotFound,
@@ -32,11 +35,13 @@ from .errors import (  # noqa: E402
     UncertainWriteError,
     UnknownFieldError,
     UnknownFilterError,
+    UsageError,
     ValidationError,
 )
 from .invoices import V3_STATUSES, Invoice, InvoiceLine, InvoiceStatus, VisState  # noqa: E402
 from .lookups import Q  # noqa: E402
 from .queryset import QuerySet  # noqa: E402
+from .tokens import FileTokenStore, LockingTokenStore, TokenStore  # noqa: E402
 from .transport import Client, RetryPolicy, configure  # noqa: E402
 from .types import Money  # noqa: E402
 
@@ -48,12 +53,17 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "Count",
+    "FieldValueError",
+    "FileTokenStore",
     "FilterNotAppliedError",
     "FreshBooksError",
+    "InvalidFieldValue",
     "InvalidFilterValue",
     "Invoice",
     "InvoiceLine",
     "InvoiceStatus",
+    "LockingTokenStore",
+    "MalformedResponseError",
     "Max",
     "Min",
     "MixedCurrencyError",
@@ -68,10 +78,12 @@ __all__ = [
     "RetryPolicy",
     "ServerError",
     "Sum",
+    "TokenStore",
     "TransportError",
     "UncertainWriteError",
     "UnknownFieldError",
     "UnknownFilterError",
+    "UsageError",
     "ValidationError",
     "VisState",
     "__version__",

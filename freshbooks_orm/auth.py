@@ -6,7 +6,11 @@ FreshBooks access tokens live 12 hours; refresh tokens are single-use.  So:
   a margin), and once more if the server answers 401 anyway;
 * every refresh hands the new pair to ``token_saver`` *before* the new access token is used,
   so a crash after a refresh never strands the only valid refresh token in memory;
-* a lock makes concurrent threads that find the same stale token share a single refresh.
+* a lock makes concurrent threads that find the same stale token share a single refresh;
+* with a token store (``freshbooks_orm.tokens``), several *processes* share one refresh chain:
+  the store is re-read before refreshing (another process may already have refreshed) and after
+  an ``invalid_grant``, the refresh happens under the store's cross-process lock, and the new pair
+  is saved to the store before it is used.
 
 ``oauthlib`` (the core of requests-oauthlib) builds the request bodies and validates the token
 responses.  The POSTs themselves go through the client's pooled session and retry policy:
@@ -16,12 +20,15 @@ sandbox unless the process-wide ``OAUTHLIB_INSECURE_TRANSPORT`` were set.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
@@ -29,11 +36,13 @@ from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
 from .errors import (
     AuthenticationError,
     ConfigurationError,
+    FreshBooksError,
     TransportError,
     body_snippet,
     error_from_http,
     redact,
 )
+from .tokens import LockingTokenStore, TokenStore
 
 __all__ = [
     "AUTHORIZE_URL",
@@ -45,6 +54,7 @@ __all__ = [
     "TokenSaver",
     "authorization_url",
     "exchange_code",
+    "is_loopback",
 ]
 
 log = logging.getLogger("freshbooks_orm")
@@ -75,11 +85,29 @@ def authorization_url(
     >>> authorization_url("abc", "https://example.com/cb").split("?")[1]
     'response_type=code&client_id=abc&redirect_uri=https%3A%2F%2Fexample.com%2Fcb'
     """
-    return str(
-        WebApplicationClient(client_id).prepare_request_uri(
-            authorize_url, redirect_uri=redirect_uri, scope=scopes, state=state
+    parts = urlsplit(authorize_url)
+    if parts.scheme != "https" and not (parts.scheme == "http" and is_loopback(authorize_url)):
+        raise ValueError(
+            f"the authorization URL must use https (http only on a loopback address such as a "
+            f"sandbox), got {authorize_url!r}"
         )
+    pairs = [("response_type", "code"), ("client_id", client_id), ("redirect_uri", redirect_uri)]
+    if scopes:
+        pairs.append(("scope", " ".join(scopes)))
+    if state is not None:
+        pairs.append(("state", state))
+    return (
+        f"{authorize_url}{'&' if parts.query else '?'}{urlencode(pairs, safe='~', quote_via=quote)}"
     )
+
+
+def is_loopback(url: str) -> bool:
+    """Whether ``url`` points at this machine (127.0.0.1, ::1 or localhost)."""
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return False
+    return host in ("localhost", "127.0.0.1", "::1")
 
 
 def exchange_code(
@@ -146,7 +174,7 @@ def token_from_response(
         if status >= 500 or status == 429:
             raise error
         hint = ""
-        if any(e.get("error") == "invalid_grant" for e in error.errors):
+        if _is_invalid_grant(error):
             hint = (
                 " (a refresh token works once: if the newest one was not saved, authorize the "
                 "app again)"
@@ -175,9 +203,15 @@ def token_from_response(
     return dict(token)
 
 
+#: Keys of a stored token that describe the old token and must not outlive a refresh; every
+#: other key kept beside the token in a store (``client_id``, ...) is carried over.
+_EXPIRY_KEYS = frozenset({"access_token", "expires_in", "expires_at", "created_at"})
+
+
 class TokenManager:
     """Holds the current token pair and refreshes it once, however many threads ask at once.
 
+    With a ``store`` the pair is shared with other processes (see the module docstring).
     ``repr`` shows whether it can refresh and when the token expires, never a token.
     """
 
@@ -193,6 +227,7 @@ class TokenManager:
         redirect_uri: str | None = None,
         token_saver: TokenSaver | None = None,
         refresh_margin: float = REFRESH_MARGIN,
+        store: TokenStore | None = None,
     ) -> None:
         self._access_token = access_token
         self._refresh_token = refresh_token
@@ -205,6 +240,9 @@ class TokenManager:
         self.refresh_margin = refresh_margin
         self._lock = threading.Lock()
         self.refresh_count = 0
+        self.store = store
+        self._stored: dict[str, Any] = {}  # the last token read from or written to the store
+        self._refusal: str | None = None
 
     def __repr__(self) -> str:
         return (
@@ -216,17 +254,30 @@ class TokenManager:
     def from_token(cls, token: Mapping[str, Any], **kw: Any) -> TokenManager:
         """Build from a token response dict (``access_token``, ``refresh_token``, ...)."""
         expires_at, lifetime = _expiry(token)
-        return cls(
+        manager = cls(
             token.get("access_token"),
             refresh_token=token.get("refresh_token"),
             expires_at=expires_at,
             lifetime=lifetime,
             **kw,
         )
+        if manager.store is not None:
+            manager._stored = dict(token)
+        return manager
+
+    def forbid_refresh(self, reason: str) -> None:
+        """Refuse every refresh from now on with ``AuthenticationError(reason)``, before anything
+        is sent (the command line does this when it has nowhere to save a new token)."""
+        self._refusal = reason
 
     @property
     def can_refresh(self) -> bool:
         return bool(self._refresh_token and self.client_id and self._client_secret)
+
+    @property
+    def can_renew(self) -> bool:
+        """Whether a stale token can be replaced: by a refresh, or from the store."""
+        return self.can_refresh or self.store is not None
 
     @property
     def access_token(self) -> str | None:
@@ -253,7 +304,7 @@ class TokenManager:
     def bearer(self, post: TokenPoster) -> str:
         """Return a token that is valid now, refreshing first when it is about to expire."""
         token = self._access_token
-        if self.can_refresh and self.needs_refresh():
+        if self.can_renew and self.needs_refresh():
             token = self.refresh(post, stale=token)
         if not token:
             raise ConfigurationError(
@@ -263,48 +314,105 @@ class TokenManager:
         return token
 
     def refresh(self, post: TokenPoster, *, stale: str | None) -> str:
-        """Refresh the pair unless another thread already replaced ``stale``; return the token.
+        """Refresh the pair unless another thread or process already replaced ``stale``.
 
-        The new pair goes to ``token_saver`` before this returns.  If ``token_saver`` raises,
-        the pair is still kept in memory (the old refresh token is already spent) and the
-        exception propagates.
+        Returns the access token to use.  With a store, the refresh runs under the store's
+        lock, after re-reading it: a token another process saved meanwhile is adopted instead
+        of spending a refresh token that is already dead; an ``invalid_grant`` answer also
+        re-reads the store before it is raised.  The new pair goes to the store and then to
+        ``token_saver`` before this returns; if either raises, the pair is still kept in memory
+        (the old refresh token is already spent) and the exception propagates.
         """
         with self._lock:
             current = self._access_token
             if current and current != stale:
                 return current  # another thread refreshed while we waited for the lock
-            if not self.can_refresh:
-                raise AuthenticationError(
-                    "the access token was refused and cannot be refreshed: give client_id, "
-                    "client_secret and refresh_token to refresh automatically"
+            with self._store_lock():
+                if self._reload(stale):
+                    return str(self._access_token)  # another process refreshed
+                if self._refusal is not None:
+                    raise AuthenticationError(self._refusal)
+                if not self.can_refresh:
+                    raise AuthenticationError(
+                        "the access token was refused and cannot be refreshed: give client_id, "
+                        "client_secret and refresh_token to refresh automatically"
+                    )
+                assert self.client_id and self._client_secret and self._refresh_token
+                spent = self._refresh_token
+                body = WebApplicationClient(self.client_id).prepare_refresh_body(
+                    refresh_token=spent,
+                    client_id=self.client_id,
+                    client_secret=self._client_secret,
+                    redirect_uri=self.redirect_uri,
                 )
-            assert self.client_id and self._client_secret and self._refresh_token
-            body = WebApplicationClient(self.client_id).prepare_refresh_body(
-                refresh_token=self._refresh_token,
-                client_id=self.client_id,
-                client_secret=self._client_secret,
-                redirect_uri=self.redirect_uri,
-            )
-            token = token_from_response(post(body), "the token refresh", secrets=self.secrets())
-            self.refresh_count += 1
-            try:
-                if self.token_saver is not None:
+                try:
+                    token = token_from_response(
+                        post(body), "the token refresh", secrets=self.secrets()
+                    )
+                except AuthenticationError as exc:
+                    # Someone without our lock may have spent it and saved the new pair.
+                    if _is_invalid_grant(exc) and self._reload(stale, spent=spent):
+                        return str(self._access_token)
+                    raise
+                self.refresh_count += 1
+                try:
                     # The old refresh token is now dead: persist the new pair before anything else.
-                    self.token_saver(dict(token))
-            finally:
-                self._adopt(token)
+                    if self.store is not None:
+                        carried = {k: v for k, v in self._stored.items() if k not in _EXPIRY_KEYS}
+                        merged = {**carried, **token}
+                        self.store.save(merged)
+                        self._stored = merged
+                    if self.token_saver is not None:
+                        self.token_saver(dict(token))
+                finally:
+                    self._adopt(token)
             log.debug("refreshed the access token (refresh %d)", self.refresh_count)
             return str(self._access_token)
 
-    def _adopt(self, token: Mapping[str, Any]) -> None:
+    def _store_lock(self) -> AbstractContextManager[None]:
+        if isinstance(self.store, LockingTokenStore):
+            return self.store.lock()
+        return contextlib.nullcontext()
+
+    def _reload(self, stale: str | None, *, spent: str | None = None) -> bool:
+        """Adopt a newer token from the store; True when it is one to use now.
+
+        A stored token newer than ours (another access token, or after an ``invalid_grant``
+        another refresh token than ``spent``) replaces ours, refresh token included, so that a
+        refresh still needed uses the live refresh token.
+        """
+        if self.store is None:
+            return False
+        stored = self.store.load()
+        if not stored or not stored.get("access_token"):
+            return False
+        if spent is not None:
+            newer = stored.get("refresh_token") != spent
+        else:
+            newer = (stored.get("access_token"), stored.get("refresh_token")) != (
+                self._access_token,
+                self._refresh_token,
+            )
+        if not newer:
+            return False
+        self._stored = dict(stored)
+        self._adopt(stored, trust_clock=True)
+        log.debug("adopted the token another process saved in the store")
+        return self._access_token != stale and not self.needs_refresh()
+
+    def _adopt(self, token: Mapping[str, Any], *, trust_clock: bool = False) -> None:
         self._access_token = token["access_token"]
         self._refresh_token = token.get("refresh_token") or self._refresh_token
         self.expires_at, self.lifetime = _expiry(token)
-        if self.expires_at is not None and self.needs_refresh():
+        if not trust_clock and self.expires_at is not None and self.needs_refresh():
             # A token fresh from the server cannot be stale: our clock disagrees with the
             # server's created_at.  Count its lifetime from now instead of refreshing forever.
             log.debug("token created_at disagrees with the local clock; timing it locally")
             self.expires_at = time.time() + (self.lifetime or 0.0)
+
+
+def _is_invalid_grant(error: FreshBooksError) -> bool:
+    return any(e.get("error") == "invalid_grant" for e in error.errors)
 
 
 def _expiry(token: Mapping[str, Any]) -> tuple[float | None, float | None]:

@@ -1,7 +1,17 @@
 """``freshbooks-orm``: a thin command line over the library (all logic lives in the library).
 
-Exit codes: 0 ok, 1 some invoices failed or were refused (or the API answered an error),
-2 usage error (bad option, unknown filter or field, missing credentials), 130 interrupted.
+Exit codes (also in ``--help``):
+
+===  ============================================================================================
+0    done
+1    the API or the network failed, an answer could not be read, or some invoices failed or were
+     refused
+2    usage error: a bad option, an unknown filter or field, a value it cannot take, missing or
+     malformed credentials -- found before any request
+70   an unexpected error inside freshbooks-orm (a bug: please report it with ``--debug`` output)
+130  interrupted
+===  ============================================================================================
+
 Errors are one line on stderr; ``--debug`` adds the traceback and the request log.
 """
 
@@ -24,8 +34,9 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import unquote
 
-from . import __version__, batch
-from .errors import ConfigurationError, FreshBooksError, UnknownFilterError
+from . import __version__, batch, cli_auth
+from .errors import FreshBooksError, known_secrets, redact
+from .errors import UsageError as LibraryUsageError
 from .invoices import Invoice
 from .journal import Journal, RunRecord
 from .query import BoolFilter, InFilter
@@ -49,7 +60,16 @@ LIST_COLUMNS = (
 SANDBOX_INVOICES = 200
 
 
-class UsageError(Exception):
+EXIT_CODES = """exit codes:
+  0    done
+  1    the API or the network failed, an answer could not be read, or some invoices failed
+  2    usage error (bad option, unknown filter or field, bad value, bad credentials)
+  70   unexpected internal error: please report it with the output of --debug
+  130  interrupted"""
+EXIT_INTERNAL = 70
+
+
+class UsageError(LibraryUsageError):
     """A mistake in the command line: reported in one line, exit code 2."""
 
 
@@ -108,6 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Query FreshBooks invoices and make safe, journalled, undoable batch fixes.",
         parents=[common],
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -194,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     undo.add_argument("--force", action="store_true", help="also undo invoices changed since")
     undo.add_argument("--note", help="a note stored with the undo run")
     _batch_options(undo)
+    cli_auth.add_commands(commands, common)
     return parser
 
 
@@ -222,10 +245,10 @@ class Context:
                 self.note(f"using a fresh embedded sandbox ({SANDBOX_INVOICES} invoices)")
                 self._client = self.sandbox.client()
             else:
-                self._client = Client(
-                    access_token=self.opt("access_token"),
-                    account_id=self.opt("account_id"),
-                    base_url=self.opt("api_url"),
+                # An explicit access token, else the token file of `login` (never a refresh
+                # that could not be saved).
+                self._client = cli_auth.make_client(
+                    self.opt("access_token"), self.opt("account_id"), self.opt("api_url")
                 )
             self._stack.callback(self._client.close)
         return self._client
@@ -421,6 +444,13 @@ def cmd_delete(ctx: Context) -> int:
     return _execute(ctx, batch.plan(_queryset(ctx, filters), None, "delete"), "Delete")
 
 
+def _run(journal: Journal, ref: str) -> RunRecord:
+    try:
+        return journal.run(ref)
+    except KeyError as exc:  # no such run, or an ambiguous prefix: the command line's mistake
+        raise UsageError(exc.args[0] if exc.args else str(exc)) from None
+
+
 def cmd_runs_list(ctx: Context) -> int:
     runs = ctx.journal().runs(limit=ctx.args.limit)
     columns = ("run", "action", "status", "when (UTC)", "user", "matched", "done", "failed",
@@ -446,7 +476,7 @@ def cmd_runs_list(ctx: Context) -> int:
 
 def cmd_runs_show(ctx: Context) -> int:
     journal = ctx.journal()
-    run = journal.run(ctx.args.run)
+    run = _run(journal, ctx.args.run)
     ctx.print(_describe_run(run))
     if ctx.args.items:
         rows = [
@@ -459,7 +489,7 @@ def cmd_runs_show(ctx: Context) -> int:
 
 def cmd_runs_resume(ctx: Context) -> int:
     journal = ctx.journal()
-    run = journal.run(ctx.args.run)
+    run = _run(journal, ctx.args.run)
     if not run.pending:
         ctx.print(f"run {run.id} has nothing left to do ({run.count('done')} done)")
         return 0
@@ -479,7 +509,7 @@ def cmd_runs_resume(ctx: Context) -> int:
 
 def cmd_runs_undo(ctx: Context) -> int:
     journal = ctx.journal()
-    run = journal.run(ctx.args.run)
+    run = _run(journal, ctx.args.run)
     preview = batch.undo(run.id, journal=journal, dry_run=True)
     ctx.print(str(preview))
     if ctx.args.dry_run or not preview.planned:
@@ -511,6 +541,9 @@ def cmd_serve(ctx: Context) -> int:
         ctx.print(f"export FRESHBOOKS_ACCESS_TOKEN={sb.access_token}")
         ctx.print(f"export FRESHBOOKS_ACCOUNT_ID={sb.account_id}")
         ctx.print(f"export FRESHBOOKS_API_URL={sb.url}")
+        # For `freshbooks-orm login` against this sandbox (a throwaway app's credentials).
+        ctx.print(f"export FRESHBOOKS_CLIENT_ID={sb.client_id}")
+        ctx.print(f"export FRESHBOOKS_CLIENT_SECRET={sb.client_secret}")
         ctx.out.flush()
         ctx.note(f"# sandbox with {a.invoices} invoices serving at {sb.url}; Ctrl-C to stop")
         ctx.err.flush()
@@ -617,19 +650,13 @@ COMMANDS: dict[tuple[str, ...], Callable[[Context], int]] = {
     ("runs", "show"): cmd_runs_show,
     ("runs", "resume"): cmd_runs_resume,
     ("runs", "undo"): cmd_runs_undo,
+    **cli_auth.COMMANDS,
 }
 
-#: Errors that mean "the command line was wrong": exit code 2.
-USAGE_ERRORS: tuple[type[BaseException], ...] = (
-    UsageError,
-    UnknownFilterError,
-    batch.UnknownFieldError,
-    ConfigurationError,
-    KeyError,
-    TypeError,
-    ValueError,
-    AttributeError,  # ReadOnlyFieldError
-)
+#: Errors that mean "the command line was wrong": exit code 2.  Only the library's own usage
+#: errors qualify (unknown filter or field, bad value, read-only field, configuration): a bare
+#: TypeError or KeyError is a bug, reported as one (EXIT_INTERNAL).
+USAGE_ERRORS: tuple[type[BaseException], ...] = (LibraryUsageError,)
 
 
 @contextmanager
@@ -693,16 +720,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         except OSError as exc:
             _fail(ctx, exc, debug)
             return 1
+        except Exception as exc:  # a bug: one line, its own exit code, details with --debug
+            _fail(ctx, exc, debug, internal=True)
+            return EXIT_INTERNAL
     return 0  # pragma: no cover - every command returns above
 
 
-def _fail(ctx: Context, exc: BaseException, debug: bool) -> None:
+def _fail(ctx: Context, exc: BaseException, debug: bool, *, internal: bool = False) -> None:
     if debug:
         import traceback
 
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=ctx.err)
-    text = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-    ctx.note(f"{PROG}: error: {text}")
+    text = redact(" ".join(str(exc).split()), known_secrets())  # one line, no secret
+    if len(text) > 500:
+        text = text[:500] + " ..."
+    if internal:
+        hint = "" if debug else "; run again with --debug for the traceback"
+        ctx.note(f"{PROG}: internal error: {type(exc).__name__}: {text}{hint}")
+    else:
+        ctx.note(f"{PROG}: error: {text}")
 
 
 # --- demo --------------------------------------------------------------------------------------

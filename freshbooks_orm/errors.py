@@ -10,26 +10,36 @@ The tree::
     ├── RateLimitError (429)             ``retry_after`` in seconds, when the server said
     ├── ServerError (5xx)
     ├── TransportError                   connection refused/reset, timeout, a body that is not JSON
+    │   └── MalformedResponseError       JSON of the wrong shape (rows not a list, bad total)
     ├── UncertainWriteError              a POST failed after it may have reached the server
     ├── ConflictError                    a batch resume/undo left a changed invoice alone
     ├── MultipleObjectsReturned          ``get()`` matched more than one row
-    └── FilterNotAppliedError            the server answered with a row its filter excludes
+    ├── FilterNotAppliedError            the server answered with a row its filter excludes
+    └── FieldValueError (ValueError)     a field the server sent cannot be read (``2024-02-30``)
 
     ``UncertainWriteError`` is deliberately neither a ``ServerError`` nor a ``TransportError``: a
     handler that retries those must not re-send a POST that may already have created an invoice.
 
-    Client-side misuse, raised before any request is sent, subclassing the built-in a user catches:
-    ConfigurationError(FreshBooksError, ValueError)   missing credentials or account id
+    Client-side misuse, raised before any request is sent, all ``UsageError`` and each also the
+    built-in a user catches:
+    ConfigurationError(FreshBooksError, ValueError)   missing or malformed credentials/account id
     UnknownFilterError(TypeError)                      a filter name the API does not know
-    UnknownFieldError(TypeError)                       ``update()`` named no field of the model
+    UnknownFieldError(TypeError, AttributeError)       ``update()``/assignment named no field
     InvalidFilterValue(ValueError)                     a known filter with a value it cannot take
+    InvalidFieldValue(ValueError, TypeError)           a field assigned a value it cannot send
     MixedCurrencyError(ValueError)                     money compared or summed across currencies
     ReadOnlyFieldError(AttributeError)                 assigning a computed or create-only field
 
 Server errors carry ``status_code``, ``errno``, ``field``, ``message``, ``errors`` (every error of
 the body, normalised to dicts with ``errno``/``field``/``message``/``object``/``value``), ``body``
-(the parsed body, or the text snippet) and ``method``/``path`` of the request.  Secrets never reach
-an exception message: the transport passes every server-provided text through ``redact`` first.
+(the parsed body, or the text snippet) and ``method``/``path`` of the request.
+
+Secrets never reach an error: every ``Client`` registers its credentials (access and refresh token,
+client secret, authorization code) with ``remember_secrets``, and every ``FreshBooksError`` masks
+them -- and anything shaped like a credential -- in its message, ``args``, ``body`` and ``errors``
+when it is built, again when it is shown and again when it is pickled.  The transport raises its
+errors outside the ``except`` block of the ``requests`` failure, so no chained exception carries a
+prepared request whose headers hold the token.
 """
 
 from __future__ import annotations
@@ -37,6 +47,8 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import reprlib
+import threading
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -45,9 +57,12 @@ __all__ = [
     "AuthenticationError",
     "ConfigurationError",
     "ConflictError",
+    "FieldValueError",
     "FilterNotAppliedError",
     "FreshBooksError",
+    "InvalidFieldValue",
     "InvalidFilterValue",
+    "MalformedResponseError",
     "MixedCurrencyError",
     "MultipleObjectsReturned",
     "NotFound",
@@ -59,12 +74,17 @@ __all__ = [
     "UncertainWriteError",
     "UnknownFieldError",
     "UnknownFilterError",
+    "UsageError",
     "ValidationError",
     "body_snippet",
     "error_for_response",
     "error_from_http",
+    "loads",
     "parse_error_body",
     "redact",
+    "remember_secrets",
+    "scrub",
+    "short_repr",
 ]
 
 
@@ -86,15 +106,29 @@ class FreshBooksError(Exception):
         method: str | None = None,
         path: str | None = None,
     ) -> None:
+        message = redact(message, known_secrets())
         self.message = message
         self.status_code = status_code
         self.errno = errno
         self.field = field
-        self.errors = errors or []
-        self.body = body
+        self.errors = scrub(errors or [])
+        self.body = scrub(body)
         self.method = method
         self.path = path
         super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickle what the error holds with every known secret masked again (attributes may have
+        # been replaced since __init__, and a secret may have become known since).
+        state = scrub(dict(self.__dict__))
+        return (type(self)._unpickle, (state,))
+
+    @classmethod
+    def _unpickle(cls: type[E], state: dict[str, Any]) -> E:
+        error = cls.__new__(cls)
+        Exception.__init__(error, state.get("message", ""))
+        error.__dict__.update(state)
+        return error
 
     def recast(self, cls: type[E], message: str, **changes: Any) -> E:
         """This error's server details as a ``cls`` with a new message; ``changes`` override."""
@@ -124,7 +158,7 @@ class FreshBooksError(Exception):
             )
         elif self.field:
             detail = f"{detail} (field {self.field!r})"
-        return f"{head}: {detail}" if head else detail
+        return redact(f"{head}: {detail}" if head else detail, known_secrets())
 
 
 class AuthenticationError(FreshBooksError):
@@ -169,6 +203,15 @@ class TransportError(FreshBooksError):
     """The request did not produce a usable answer: connection error, timeout, non-JSON body."""
 
 
+class MalformedResponseError(TransportError):
+    """A 2xx answer whose JSON is not the documented shape.
+
+    A list whose rows are not a list of objects, a ``total`` or ``pages`` that is not a
+    non-negative integer, a single answer whose object is not an object.  ``body`` is a short
+    snippet of what came back; ``status_code``, ``method`` and ``path`` say which request.
+    """
+
+
 class ConflictError(FreshBooksError):
     """A batch left an invoice alone: it changed since it was planned (resume) or written (undo)."""
 
@@ -202,27 +245,63 @@ class FilterNotAppliedError(FreshBooksError):
         self.row_id = row_id
 
 
-class ConfigurationError(FreshBooksError, ValueError):
-    """The client lacks credentials or an account id, or they contradict each other."""
+class FieldValueError(FreshBooksError, ValueError):
+    """A field the server sent does not parse as its declared type.
+
+    Raised on attribute access (fields parse lazily), naming the ``resource``, its
+    ``object_id``, the ``field`` and the raw ``value`` (a short text when it is a nested value).
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        resource: str | None = None,
+        object_id: Any = None,
+        value: Any = None,
+        **kw: Any,
+    ) -> None:
+        super().__init__(message, **kw)
+        self.resource = resource
+        self.object_id = scrub(object_id)
+        self.value = scrub(value)
 
 
-class UnknownFilterError(TypeError):
+class UsageError(Exception):
+    """The caller asked for something impossible; raised before any request is sent.
+
+    Every such error is also the built-in a caller would catch (``TypeError``, ``ValueError``,
+    ``AttributeError``); the command line reports them with exit code 2.
+    """
+
+
+class ConfigurationError(FreshBooksError, UsageError, ValueError):
+    """The client lacks credentials or an account id, they are malformed, or they contradict."""
+
+
+class UnknownFilterError(UsageError, TypeError):
     """A filter name the API does not know. The server would ignore it and return everything."""
 
 
-class UnknownFieldError(TypeError):
-    """``update()`` or ``--set`` named something that is not a field of the model."""
+class UnknownFieldError(UsageError, TypeError, AttributeError):
+    """A name that is not a field of the model: in ``update()``, ``--set``, the constructor,
+    or an attribute assignment (``inv.po_numbr = ...``)."""
 
 
-class InvalidFilterValue(ValueError):
+class InvalidFilterValue(UsageError, ValueError):
     """A known filter was given a value it cannot take."""
 
 
-class MixedCurrencyError(ValueError):
+class MixedCurrencyError(UsageError, ValueError):
     """Money of different currencies was compared, ordered or summed; the currencies are named."""
 
 
-class ReadOnlyFieldError(AttributeError):
+class InvalidFieldValue(UsageError, ValueError, TypeError):
+    """A field was given a value it cannot send (a ``ValueError``, and a ``TypeError`` for a
+    value of the wrong type)."""
+
+
+class ReadOnlyFieldError(UsageError, AttributeError):
     """Assignment to a computed field, or to a create-only field of a saved object."""
 
 
@@ -354,6 +433,62 @@ def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
     return text
 
 
+# --- known secrets ---------------------------------------------------------------------------
+
+#: Shorter strings are not treated as secrets: masking every "token" in every message would
+#: make errors unreadable, and no real credential is that short.
+MIN_SECRET_LENGTH = 8
+_known: set[str] = set()
+_known_lock = threading.Lock()
+#: Nesting deeper than this is replaced by a marker when an error keeps a body.
+MAX_KEPT_DEPTH = 32
+
+
+def remember_secrets(*values: str | None) -> None:
+    """Register credentials that every ``FreshBooksError`` masks from now on (process-wide)."""
+    fresh = {v for v in values if isinstance(v, str) and len(v) >= MIN_SECRET_LENGTH}
+    if fresh - _known:
+        with _known_lock:
+            _known.update(fresh)
+
+
+def known_secrets() -> tuple[str, ...]:
+    """The registered secrets, longest first (so a secret containing another is masked whole)."""
+    return tuple(sorted(_known, key=len, reverse=True))
+
+
+def scrub(value: Any, secrets: Iterable[str | None] | None = None, _depth: int = 0) -> Any:
+    """A copy of ``value`` (parsed JSON) with secrets masked in every string, keys included.
+
+    Nesting deeper than ``MAX_KEPT_DEPTH`` is replaced by a marker, so what an error keeps can
+    always be printed and pickled.
+    """
+    if secrets is None:
+        secrets = known_secrets()
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, (dict, list, tuple)) and _depth >= MAX_KEPT_DEPTH:
+        return "(nested too deep)"
+    if isinstance(value, dict):
+        return {
+            scrub(k, secrets, _depth + 1): scrub(v, secrets, _depth + 1) for k, v in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return type(value)(scrub(v, secrets, _depth + 1) for v in value)
+    return value
+
+
+_short = reprlib.Repr()
+_short.maxstring = 80
+_short.maxother = 80
+_short.maxlevel = 3
+
+
+def short_repr(value: Any) -> str:
+    """A bounded ``repr`` for messages: safe on huge or deeply nested values, secrets masked."""
+    return redact(_short.repr(value), known_secrets())
+
+
 def error_for_response(
     status_code: int,
     body: Any,
@@ -415,12 +550,28 @@ def error_from_http(
         snippet = "(empty body)"
     else:
         try:
-            body = json.loads(content, parse_float=Decimal)
-        except ValueError:  # includes JSONDecodeError and UnicodeDecodeError
+            body = loads(content)
+        except ValueError:  # includes JSONDecodeError, UnicodeDecodeError and deep nesting
             snippet = redact(body_snippet(content), secrets)
+        else:
+            body = scrub(body, secrets)
     error = error_for_response(
         status_code, body, method=method, path=path, retry_after=retry_after, snippet=snippet
     )
     error.message = redact(error.message, secrets)
     error.args = (error.message,)
+    error.errors = scrub(error.errors, secrets)
     return error
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def loads(content: bytes | str) -> Any:
+    """Parse an answer: floats as ``Decimal``; ``NaN``/``Infinity`` and nesting too deep to
+    handle raise ``ValueError`` like any other body that is not JSON."""
+    try:
+        return json.loads(content, parse_float=Decimal, parse_constant=_no_constant)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None

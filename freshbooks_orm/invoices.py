@@ -21,12 +21,14 @@ from .query import (
     InFilter,
     ResourceSpec,
     encode_choice,
+    encode_currency,
     encode_enum,
 )
 from .query import encode_decimal as dec
 from .query import encode_int as int_
 from .types import (
     BOOL,
+    CURRENCY,
     DATE,
     DECIMAL,
     DECIMAL_STRING,
@@ -36,6 +38,7 @@ from .types import (
     STR,
     ChoiceType,
     EnumType,
+    IntType,
     Money,
 )
 
@@ -90,7 +93,7 @@ INVOICE_FILTERS = {
         EqualsFilter("statusid", _status),
         InFilter("statusids", _status),
         EqualsFilter("v3_status", encode_choice(V3_STATUSES)),
-        EqualsFilter("currency_code"),
+        EqualsFilter("currency_code", encode_currency),
         EqualsFilter("currency", means="currency_code"),
         DateFilter("date_min", doc="create_date >= value"),
         DateFilter("date_max", doc="create_date < value"),
@@ -223,7 +226,7 @@ class Invoice(Model):
     discount_description: str | None = writable(STR)
     po_number: str | None = writable(STR)
     template: str | None = writable(STR)
-    currency_code: str | None = writable(STR)
+    currency_code: str | None = writable(CURRENCY)
     language: str | None = writable(STR)
     terms: str | None = writable(STR)
     notes: str | None = writable(STR)
@@ -245,7 +248,8 @@ class Invoice(Model):
     lname: str | None = writable(STR)
     vat_name: str | None = writable(STR)
     vat_number: str | None = writable(STR)
-    due_offset_days: int | None = writable(INT)
+    # [?] no documented maximum; a due date must stay a date, so at most 100 years ahead.
+    due_offset_days: int | None = writable(IntType(0, 36500))
     lines: list[InvoiceLine] = lines_of(InvoiceLine)
     # state: changed only by delete(), restore(), archive()
     vis_state: VisState | None = state(EnumType(VisState))

@@ -19,13 +19,23 @@ from __future__ import annotations
 
 import copy
 import enum
+import functools
 import sys
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, cast
 
 import attrs
 
-from .errors import FreshBooksError, NotFound, ReadOnlyFieldError
+from .errors import (
+    FreshBooksError,
+    InvalidFieldValue,
+    NotFound,
+    ReadOnlyFieldError,
+    UnknownFieldError,
+    UsageError,
+    closest,
+    short_repr,
+)
 from .errors import MultipleObjectsReturned as _MultipleObjectsReturned
 from .query import ResourceSpec
 from .transport import Client, default_client
@@ -80,21 +90,30 @@ class FieldSpec:
 # --- field specifiers ----------
 
 
-def _optional(type_: ValueType[Any]) -> Callable[[Any], Any]:
-    coerce = type_.coerce
+def _coerce(type_: ValueType[Any], label: str, value: Any) -> Any:
+    """``type_.coerce(value)``, or ``InvalidFieldValue`` naming the field and the value."""
+    try:
+        return type_.coerce(value)
+    except UsageError:  # already says what is wrong (a line's own field, an unknown name)
+        raise
+    except (TypeError, ValueError, ArithmeticError) as exc:
+        raise InvalidFieldValue(f"bad value for {label}: {exc}") from None
 
+
+def _optional(type_: ValueType[Any], label: list[str]) -> Callable[[Any], Any]:
     def convert(value: Any) -> Any:
-        return None if value is None else coerce(value)
+        return None if value is None else _coerce(type_, label[0], value)
 
     return convert
 
 
 def _field(type_: ValueType[Any], kind: FieldKind, wire: str | None, init: bool) -> Any:
+    label = ["a field"]  # "Invoice.create_date" once @resource knows the class and the name
     return attrs.field(
         default=None,
         init=init,
-        converter=_optional(type_),
-        metadata={"fb": (type_, kind, wire)},
+        converter=_optional(type_, label),
+        metadata={"fb": (type_, kind, wire), "fb_label": label},
     )
 
 
@@ -143,7 +162,9 @@ class LineList(list):  # type: ignore[type-arg]
             return item
         if isinstance(item, dict):
             return self.line_cls(**item)
-        raise TypeError(f"a line must be a {self.line_cls.__name__} or a dict, got {item!r}")
+        raise InvalidFieldValue(
+            f"a line must be a {self.line_cls.__name__} or a dict, got {short_repr(item)}"
+        )
 
     def append(self, item: Any) -> None:
         super().append(self._coerce(item))
@@ -152,7 +173,9 @@ class LineList(list):  # type: ignore[type-arg]
         super().insert(index, self._coerce(item))
 
     def extend(self, items: Iterable[Any]) -> None:
-        super().extend(self._coerce(item) for item in items)
+        # Every item is checked before the list changes: a bad third item must not leave the
+        # first two appended, or a retry would add them twice.
+        super().extend([self._coerce(item) for item in items])
 
     def __setitem__(self, index: Any, value: Any) -> None:
         if isinstance(index, slice):
@@ -208,10 +231,11 @@ def lines_of(line_cls: type[Model], *, factory: Callable[[], Any] = list) -> Any
     """The ``lines`` field: a list of ``line_cls``, loaded on first access when not included."""
     list_cls = line_list_class(line_cls)
     lines_type = _LinesType(list_cls)
+    label = ["lines"]
     return attrs.field(
         factory=list_cls,
-        converter=lines_type.coerce,
-        metadata={"fb": (lines_type, FieldKind.WRITABLE, None)},
+        converter=lambda value: _coerce(lines_type, label[0], value),
+        metadata={"fb": (lines_type, FieldKind.WRITABLE, None), "fb_label": label},
     )
 
 
@@ -274,7 +298,7 @@ def _on_setattr(instance: Model, attribute: attrs.Attribute[Any], value: Any) ->
             f"{cls_name}.{spec.name} can only be set when creating; this {cls_name} is saved"
         )
     if value is not None:
-        value = spec.type.coerce(value)
+        value = _coerce(spec.type, f"{cls_name}.{spec.name}", value)
     d = instance.__dict__
     d["_touched"] = d.get("_touched", frozenset()) | {spec.name}
     return value
@@ -576,6 +600,54 @@ def result_of(body: Any, key: str) -> dict[str, Any] | None:
     return result if isinstance(result, dict) else None
 
 
+def _unknown_field(cls: type[Model], name: str, choices: Iterable[str]) -> UnknownFieldError:
+    hint = closest(name, choices)
+    did_you_mean = f" Did you mean {hint!r}?" if hint else ""
+    return UnknownFieldError(
+        f"{cls.__name__} has no field {name!r}.{did_you_mean} "
+        f"Fields: {', '.join(sorted(cls._fields))}."
+    )
+
+
+def _guard_attributes(cls: type[M]) -> None:
+    """Make assigning a name that is not a field raise instead of being silently kept.
+
+    Private names (``_x``) and anything the class itself declares (properties, methods) still
+    work; ``inv.po_numbr = "PO-7"`` raises ``UnknownFieldError`` (an ``AttributeError``) naming
+    the closest field, as ``update(po_numbr=...)`` does.
+    """
+    attrs_setattr = cls.__setattr__
+
+    def __setattr__(self: Any, name: str, value: Any) -> None:
+        if not name.startswith("_") and not hasattr(type(self), name):
+            raise _unknown_field(type(self), name, type(self)._fields)
+        attrs_setattr(self, name, value)
+
+    cls.__setattr__ = __setattr__  # type: ignore[method-assign]
+
+
+def _guard_init(cls: type[M]) -> None:
+    """Make the constructor refuse computed and state fields with ``ReadOnlyFieldError`` and
+    unknown names with ``UnknownFieldError``, rather than a bare ``TypeError``."""
+    attrs_init = cls.__init__
+
+    @functools.wraps(attrs_init)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        fields = type(self)._fields
+        for name in kwargs:
+            spec = fields.get(name)
+            if spec is None:
+                raise _unknown_field(type(self), name, fields)
+            if spec.kind in (FieldKind.COMPUTED, FieldKind.STATE):
+                raise ReadOnlyFieldError(
+                    f"{type(self).__name__}.{name} is {spec.kind.value}; it cannot be given "
+                    "to the constructor or create()"
+                )
+        attrs_init(self, *args, **kwargs)
+
+    cls.__init__ = __init__  # type: ignore[method-assign]
+
+
 @dataclass_transform(
     kw_only_default=True,
     field_specifiers=(computed, create_only, writable, state, lines_of),
@@ -598,6 +670,7 @@ def resource(
             if meta is None:
                 continue
             type_, kind, wire = meta
+            attribute.metadata["fb_label"][0] = f"{cls.__name__}.{attribute.name}"
             field_spec = FieldSpec(attribute.name, type_, kind, wire or attribute.name)
             fields[attribute.name] = field_spec
             lazy = _LazyLines if attribute.name == "lines" else _Lazy
@@ -608,6 +681,8 @@ def resource(
         cls._resource = spec
         cls._pk_name = pk
         cls._repr_fields = repr_fields or (pk,)
+        _guard_attributes(cls)
+        _guard_init(cls)
         qualname = cls.__qualname__
         cls.DoesNotExist = type(
             "DoesNotExist",

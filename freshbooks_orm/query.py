@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+from urllib.parse import quote
 
 import attrs
 
-from .errors import InvalidFilterValue, UnknownFilterError, closest
-from .types import EnumType, to_date, to_decimal
+from .errors import InvalidFilterValue, UnknownFilterError, closest, short_repr
+from .types import DATE_FORMS, EnumType, to_currency, to_date, to_decimal, to_int
 
 __all__ = [
     "BoolFilter",
@@ -26,6 +27,7 @@ __all__ = [
     "InFilter",
     "Query",
     "ResourceSpec",
+    "encode_currency",
 ]
 
 Params = tuple[tuple[str, str], ...]
@@ -35,17 +37,15 @@ Params = tuple[tuple[str, str], ...]
 
 
 def encode_int(value: Any) -> str:
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise ValueError(f"expected an integer id, got {value!r}")
-    text = str(value).strip()
-    if not text.lstrip("-").isdigit():
-        raise ValueError(f"expected an integer id, got {value!r}")
-    return str(int(text))
+    try:
+        return str(to_int(value))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"expected an integer id: {exc}") from None
 
 
 def encode_str(value: Any) -> str:
     if not isinstance(value, (str, int)) or isinstance(value, bool):
-        raise ValueError(f"expected a string, got {value!r}")
+        raise ValueError(f"expected a string, got {type(value).__name__}")
     text = str(value)
     if not text:
         raise ValueError("an empty string would match every row")
@@ -60,19 +60,29 @@ def encode_decimal(value: Any) -> str:
 
 
 def encode_date(value: Any) -> str:
+    """``YYYY-MM-DD`` from a date, a datetime or a full ISO 8601 string; reduced forms such as
+    ``2024`` or ``2024-03`` are refused (a year would silently mean its first day)."""
     try:
         return to_date(value).isoformat()
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{exc} (give a date, a datetime or a YYYY-MM-DD string)") from None
+    except TypeError:
+        raise ValueError(f"expected {DATE_FORMS}, got {type(value).__name__}") from None
+
+
+def encode_currency(value: Any) -> str:
+    """A three-letter currency code, upper-cased."""
+    try:
+        return to_currency(value)
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def encode_choice(choices: Iterable[str]) -> Callable[[Any], str]:
     valid = tuple(choices)
 
     def encode(value: Any) -> str:
-        if value not in valid:
-            raise ValueError(f"{value!r} is not one of: {', '.join(valid)}")
-        return str(value)
+        if not isinstance(value, str) or value not in valid:
+            raise ValueError(f"{short_repr(value)} is not one of: {', '.join(valid)}")
+        return value
 
     return encode
 
@@ -125,7 +135,7 @@ class InFilter(Filter):
 
     def pairs(self, value: Any) -> Params:
         if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
-            raise ValueError(f"expected a list of values, got {value!r}")
+            raise ValueError(f"expected a list of values, got {short_repr(value)}")
         return tuple((f"search[{self.name}][]", self.encode(v)) for v in value)
 
 
@@ -141,7 +151,7 @@ class BoolFilter(Filter):
 
     def pairs(self, value: Any) -> Params:
         if not isinstance(value, bool):
-            raise ValueError(f"expected True or False, got {value!r}")
+            raise ValueError(f"expected True or False, got {short_repr(value)}")
         return ((f"search[{self.name}]", "true" if value else "false"),)
 
 
@@ -174,10 +184,10 @@ class ResourceSpec:
             ) from None
 
     def list_path(self, account_id: str) -> str:
-        return f"/accounting/account/{account_id}/{self.path}"
+        return f"/accounting/account/{quote(account_id, safe='')}/{self.path}"
 
     def detail_path(self, account_id: str, pk: int | str) -> str:
-        return f"/accounting/account/{account_id}/{self.path}/{pk}"
+        return f"{self.list_path(account_id)}/{quote(str(pk), safe='')}"
 
 
 @attrs.frozen

@@ -38,18 +38,20 @@ import attrs
 from .errors import (
     FilterNotAppliedError,
     FreshBooksError,
+    InvalidFilterValue,
     MixedCurrencyError,
     NotFound,
     UncertainWriteError,
     UnknownFieldError,
     closest,
+    short_repr,
 )
 from .lookups import And, Node, Nothing, Q, and_of, matches
 from .model import result_of
 from .planner import Plan, ServerFilter, carried_key, plan, resolve
 from .query import Query, ResourceSpec, page_window
 from .transport import Client, default_client
-from .types import Money
+from .types import Money, to_int
 
 if TYPE_CHECKING:
     from .batch import BatchResult
@@ -622,9 +624,9 @@ class QuerySet(Generic[M]):
                 params=self._get_plan().query.include_params() or None,
             )
         except NotFound as exc:
-            raise exc.recast(
-                self.model.DoesNotExist, f"{self.model.__name__} {pk} does not exist"
-            ) from None
+            ours = f"{self.model.__name__} {pk} does not exist"
+            said = f" (FreshBooks said: {exc.message})" if exc.message else ""
+            raise exc.recast(self.model.DoesNotExist, ours + said) from None
         row = result_of(body, spec.single_key)
         if row is None:
             raise FreshBooksError(f"answer without response.result.{spec.single_key}", body=body)
@@ -929,6 +931,10 @@ def _resolved(defaults: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def _check_pk(pk: Any) -> int | str:
-    if isinstance(pk, bool) or not isinstance(pk, (int, str)) or not str(pk).strip().isdigit():
-        raise ValueError(f"a primary key is a positive integer, got {pk!r}")
-    return int(pk)
+    try:
+        number = to_int(pk, 0)
+    except (TypeError, ValueError):
+        raise InvalidFilterValue(
+            f"a primary key is a positive integer, got {short_repr(pk)}"
+        ) from None
+    return number

@@ -65,6 +65,7 @@ from .errors import (
     error_from_http,
     redact,
 )
+from .tokens import TokenStore
 
 __all__ = [
     "DEFAULT_API_URL",
@@ -216,7 +217,11 @@ class Client:
 
     ``token`` takes a whole token response (as from ``exchange_code`` or a ``token_saver``);
     ``token_saver`` receives every refreshed pair before it is used: store it, because the old
-    refresh token no longer works.  ``timeout`` is seconds, or ``(connect, read)`` seconds.
+    refresh token no longer works.  ``token_store`` (a ``freshbooks_orm.FileTokenStore`` or any
+    ``TokenStore``) does both: the token is read from it (no ``access_token`` needed), and every
+    refresh is saved to it, shared safely with other processes using the same store.  Keys kept
+    beside the token in the store survive refreshes.  ``timeout`` is seconds, or
+    ``(connect, read)`` seconds.
 
     >>> client = Client("token", "zDmNq")
     >>> client.account_id
@@ -239,6 +244,7 @@ class Client:
         refresh_token: str | None = None,
         token: Mapping[str, Any] | None = None,
         token_saver: TokenSaver | None = None,
+        token_store: TokenStore | None = None,
         expires_at: float | None = None,
         user_agent: str | None = None,
     ) -> None:
@@ -248,7 +254,15 @@ class Client:
             "client_secret": client_secret or env.get("FRESHBOOKS_CLIENT_SECRET"),
             "redirect_uri": redirect_uri or env.get("FRESHBOOKS_REDIRECT_URI"),
             "token_saver": token_saver,
+            "store": token_store,
         }
+        if token is None and access_token is None and token_store is not None:
+            token = token_store.load()
+            if not token:
+                raise ConfigurationError(
+                    f"{token_store!r} holds no token yet: log in first (freshbooks-orm login), "
+                    "or save the token dict of exchange_code() in it"
+                )
         if token is not None:
             self._tokens = TokenManager.from_token(token, **oauth)
         else:
@@ -497,7 +511,7 @@ class Client:
                 "%s %s%s -> %d in %.3fs (retry %d)",
                 *(method, display_path, query, status, elapsed, retries),
             )
-            if status == 401 and authorize and not refreshed and self._tokens.can_refresh:
+            if status == 401 and authorize and not refreshed and self._tokens.can_renew:
                 refreshed = True  # one refresh, one resend; a second 401 is raised
                 self._tokens.refresh(self._post_token, stale=token)
                 continue

@@ -3,34 +3,53 @@
 Every field of a resource names one of these.  Parsing is by declaration, never by the shape of
 the string: ``"2016-09-09 16:04:42"`` is a US/Eastern wall time because the field is declared
 ``EASTERN_DATETIME``, not because it looks like one.
+
+Input is strict, because a guess here decides what a batch fix rewrites:
+
+* dates are ``date``/``datetime`` objects or full ISO 8601 calendar dates: ``YYYY-MM-DD`` or a
+  full datetime ``YYYY-MM-DDTHH:MM[:SS[.ffffff]][Z|+HH:MM]`` (a space may replace the ``T``).
+  Reduced forms (``2024``, ``2024-03``, ``20240301``, ``March 2024``, ``5``) are refused;
+* decimals are finite (no NaN, sNaN or Infinity), below ``MAX_DECIMAL`` in magnitude and with at
+  most ``MAX_DECIMAL_PLACES`` decimal places; integers lie within a signed 64-bit range unless
+  the field declares a narrower one;
+* currency codes are three ASCII letters; lower case is accepted and upper-cased (``usd`` ->
+  ``USD``), since ISO 4217 codes are upper case and FreshBooks sends them so.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
+import math
+import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, Generic, TypeVar
 
 import attrs
-from dateutil import parser as date_parser
 
 __all__ = [
     "BOOL",
+    "CURRENCY",
     "DATE",
     "DECIMAL",
     "DECIMAL_STRING",
     "EASTERN",
     "EASTERN_DATETIME",
     "INT",
+    "MAX_DECIMAL",
+    "MAX_DECIMAL_PLACES",
     "MONEY",
     "STR",
     "EnumType",
+    "IntType",
     "Money",
     "ValueType",
+    "to_currency",
     "to_date",
+    "to_datetime",
     "to_decimal",
+    "to_int",
 ]
 
 T = TypeVar("T")
@@ -50,34 +69,149 @@ except ImportError:  # pragma: no cover
     EASTERN = _eastern
 
 
+#: Decimals must be smaller than this in magnitude: FreshBooks stores amounts as fixed-point
+#: decimals ("to two decimal places"); 10**13 leaves room for any real invoice and keeps every
+#: amount exact at 28 significant digits. [?] -- the API documents no maximum.
+MAX_DECIMAL = Decimal(10) ** 13
+#: At most this many decimal places (money has 2, tax percentages 3, quantities a few).
+MAX_DECIMAL_PLACES = 10
+INT64 = (-(2**63), 2**63 - 1)
+
+DATE_FORMS = "a date, a datetime, or an ISO 8601 string YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+HH:MM]"
+
+_ISO = re.compile(
+    r"(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})"
+    r"(?:[T ](?P<H>\d{2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,](?P<f>\d{1,9}))?)?"
+    r"(?P<tz>Z|[+-]\d{2}:?\d{2})?)?",
+    re.ASCII | re.IGNORECASE,
+)
+
+
 def to_decimal(value: Any) -> Decimal:
-    """Coerce a number or numeric string to Decimal; floats go through ``repr`` so 0.1 stays 0.1."""
-    if isinstance(value, Decimal):
-        return value
+    """Coerce a number or numeric string to a finite Decimal FreshBooks can store.
+
+    Floats go through ``repr`` so 0.1 stays 0.1.  NaN, sNaN, Infinity, magnitudes of
+    ``MAX_DECIMAL`` or more and more than ``MAX_DECIMAL_PLACES`` places raise ``ValueError``.
+    """
     if isinstance(value, bool):
         raise TypeError(f"expected a number, got {value!r}")
-    if isinstance(value, float):
-        return Decimal(repr(value))
-    if isinstance(value, (int, str)):
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"not a finite number: {value!r}")
+        number = Decimal(repr(value))
+    elif isinstance(value, int):
+        if not -MAX_DECIMAL < value < MAX_DECIMAL:
+            raise ValueError(f"{_clip(value)} is out of range: give less than 10**13 in magnitude")
+        number = Decimal(value)
+    elif isinstance(value, str):
         try:
-            return Decimal(value)
+            number = Decimal(value.strip())
         except InvalidOperation:
-            raise ValueError(f"not a decimal number: {value!r}") from None
-    raise TypeError(f"expected a Decimal, int or numeric string, got {type(value).__name__}")
+            raise ValueError(f"not a decimal number: {_clip(value)}") from None
+    else:
+        raise TypeError(f"expected a Decimal, int or numeric string, got {type(value).__name__}")
+    if not number.is_finite():
+        raise ValueError(f"not a finite number: {_clip(value)}")
+    if not -MAX_DECIMAL < number < MAX_DECIMAL:
+        raise ValueError(f"{_clip(value)} is out of range: give less than 10**13 in magnitude")
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -MAX_DECIMAL_PLACES and number != 0:
+        normal = number.normalize().as_tuple().exponent
+        if isinstance(normal, int) and normal < -MAX_DECIMAL_PLACES:
+            raise ValueError(
+                f"{_clip(value)} has more than {MAX_DECIMAL_PLACES} decimal places "
+                "(round it, or give a Decimal)"
+            )
+    return number
+
+
+def to_int(value: Any, low: int = INT64[0], high: int = INT64[1]) -> int:
+    """Coerce an int or a string of digits (``"42"``, ``"-3"``) to an int within [low, high]."""
+    if isinstance(value, bool):
+        raise TypeError(f"expected an integer, got {value!r}")
+    digits = isinstance(value, str) and re.fullmatch(r"\s*-?\d{1,20}\s*", value, re.ASCII)
+    if isinstance(value, int) or digits:
+        number = int(value)
+    else:
+        raise TypeError(f"expected an integer, got {_clip(value)}")
+    if not low <= number <= high:
+        raise ValueError(f"{_clip(value)} is out of range: give {low} to {high}")
+    return number
+
+
+def _clip(value: Any) -> str:
+    if isinstance(value, int) and value.bit_length() > 200:  # str() refuses > 4300 digits
+        return f"an integer of {int(value.bit_length() * 0.30103) + 1} digits"
+    text = repr(value) if not isinstance(value, int) else str(value)
+    return text if len(text) <= 60 else text[:40] + f"... ({len(text)} characters)"
+
+
+def _parse_iso(text: str) -> dt.date | dt.datetime:
+    """A full ISO 8601 calendar date or datetime; reduced forms raise ValueError."""
+    match = _ISO.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(f"not a full ISO 8601 date: {_clip(text)}; give {DATE_FORMS}")
+    g = match.groupdict()
+    try:
+        day = dt.date(int(g["y"]), int(g["m"]), int(g["d"]))
+        if g["H"] is None:
+            return day
+        fraction = (g["f"] or "0")[:6].ljust(6, "0")
+        tz: dt.tzinfo | None = None
+        if g["tz"]:
+            if g["tz"].upper() == "Z":
+                tz = dt.timezone.utc
+            else:
+                sign = -1 if g["tz"][0] == "-" else 1
+                digits = g["tz"][1:].replace(":", "")
+                offset = dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+                tz = dt.timezone(sign * offset)
+        return dt.datetime(
+            day.year, day.month, day.day, int(g["H"]), int(g["M"]), int(g["S"] or 0),
+            int(fraction), tzinfo=tz,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise ValueError(f"not a valid date: {_clip(text)} ({exc})") from None
 
 
 def to_date(value: Any) -> dt.date:
-    """Coerce a date, a datetime (its date) or any string dateutil parses to a ``date``."""
+    """Coerce a date, a datetime or a full ISO 8601 string to a ``date``.
+
+    A timezone-aware datetime is first converted to US/Eastern, the API's clock.
+    """
+    if isinstance(value, str):
+        value = _parse_iso(value)
     if isinstance(value, dt.datetime):
-        return value.date()
+        return (value.astimezone(EASTERN) if value.tzinfo is not None else value).date()
     if isinstance(value, dt.date):
         return value
+    raise TypeError(f"expected {DATE_FORMS}; got {type(value).__name__}")
+
+
+def to_datetime(value: Any) -> dt.datetime:
+    """Coerce a datetime, a date (midnight) or a full ISO 8601 string to an aware datetime.
+
+    Naive values are US/Eastern wall times; values with an offset keep their instant.
+    """
     if isinstance(value, str):
-        try:
-            return date_parser.parse(value).date()
-        except (ValueError, OverflowError):
-            raise ValueError(f"not a date: {value!r}") from None
-    raise TypeError(f"expected a date, datetime or date string, got {type(value).__name__}")
+        value = _parse_iso(value)
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        value = dt.datetime(value.year, value.month, value.day)
+    if not isinstance(value, dt.datetime):
+        raise TypeError(f"expected {DATE_FORMS}; got {type(value).__name__}")
+    return value.replace(tzinfo=EASTERN) if value.tzinfo is None else value
+
+
+def to_currency(value: Any) -> str:
+    """A three-letter ISO 4217 code, upper-cased (``"usd"`` -> ``"USD"``)."""
+    if not isinstance(value, str):
+        raise TypeError(f"a currency code is a string of three letters, got {_clip(value)}")
+    code = value.strip()
+    if not re.fullmatch(r"[A-Za-z]{3}", code, re.ASCII):
+        raise ValueError(f"a currency code is three letters such as 'USD', got {_clip(value)}")
+    return code.upper()
 
 
 @attrs.frozen
@@ -95,7 +229,7 @@ class Money:
     """
 
     amount: Decimal = attrs.field(converter=to_decimal)
-    code: str = attrs.field()
+    code: str = attrs.field(converter=to_currency)
 
     def __str__(self) -> str:
         return f"{self.amount} {self.code}"
@@ -225,23 +359,29 @@ class ValueType(Generic[T]):
 class _Str(ValueType[str]):
     name = "str"
 
+    def parse(self, raw: Any) -> str | None:
+        # Liberal on read: a number where text is declared (a postal code) is kept as its text.
+        if isinstance(raw, (int, Decimal)) and not isinstance(raw, bool):
+            return str(raw)
+        return super().parse(raw)
+
     def coerce(self, value: Any) -> str:
         if not isinstance(value, str):
             raise TypeError(f"expected a str, got {type(value).__name__}")
         return value
 
 
-class _Int(ValueType[int]):
+class IntType(ValueType[int]):
+    """An integer, optionally restricted to ``[low, high]`` (what the API can store)."""
+
     name = "int"
 
+    def __init__(self, low: int = INT64[0], high: int = INT64[1]) -> None:
+        self.low = low
+        self.high = high
+
     def coerce(self, value: Any) -> int:
-        if isinstance(value, bool):
-            raise TypeError(f"expected an int, got {value!r}")
-        if isinstance(value, int):
-            return int(value)
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            return int(value)
-        raise TypeError(f"expected an int, got {value!r}")
+        return to_int(value, self.low, self.high)
 
 
 class _Bool(ValueType[bool]):
@@ -250,11 +390,11 @@ class _Bool(ValueType[bool]):
     def coerce(self, value: Any) -> bool:
         if isinstance(value, bool):
             return value
-        if value in (0, 1):
+        if isinstance(value, (int, Decimal)) and value in (0, 1):
             return bool(value)
         if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
             return value.lower() in ("true", "1")
-        raise TypeError(f"expected a bool, got {value!r}")
+        raise TypeError(f"expected a bool, got {_clip(value)}")
 
 
 class _Decimal(ValueType[Decimal]):
@@ -292,8 +432,8 @@ class _Date(ValueType[dt.date]):
     def parse(self, raw: Any) -> dt.date | None:
         if raw is None or raw == "" or raw == "0000-00-00":
             return None
-        if isinstance(raw, str) and len(raw) == 10:
-            return dt.date.fromisoformat(raw)
+        if not isinstance(raw, str):
+            raise TypeError(f"expected a YYYY-MM-DD string, got {_clip(raw)}")
         return to_date(raw)
 
     def coerce(self, value: Any) -> dt.date:
@@ -304,30 +444,39 @@ class _Date(ValueType[dt.date]):
 
 
 class _EasternDateTime(ValueType[dt.datetime]):
-    """``YYYY-MM-DD HH:MM:SS`` naive US/Eastern wall time on the wire; aware datetime in Python."""
+    """``YYYY-MM-DD HH:MM:SS`` naive US/Eastern wall time on the wire; aware datetime in Python.
+
+    A value that carries ``Z`` or an offset is converted to US/Eastern, never relabelled.
+    """
 
     name = "datetime (US/Eastern)"
 
     def parse(self, raw: Any) -> dt.datetime | None:
         if raw is None or raw == "":
             return None
-        if isinstance(raw, str):
-            return dt.datetime.fromisoformat(raw).replace(tzinfo=EASTERN)
-        return self.coerce(raw)
+        if not isinstance(raw, str):
+            raise TypeError(f"expected a YYYY-MM-DD HH:MM:SS string, got {_clip(raw)}")
+        return to_datetime(raw).astimezone(EASTERN)
 
     def coerce(self, value: Any) -> dt.datetime:
-        if isinstance(value, str):
-            value = date_parser.parse(value)
-        if not isinstance(value, dt.datetime):
-            raise TypeError(f"expected a datetime, got {type(value).__name__}")
-        if value.tzinfo is None:
-            return value.replace(tzinfo=EASTERN)
-        return value
+        return to_datetime(value)
 
     def to_wire(self, value: dt.datetime | None) -> Any:
         if value is None:
             return None
         return value.astimezone(EASTERN).strftime("%Y-%m-%d %H:%M:%S")
+
+
+class _Currency(_Str):
+    """A three-letter currency code (``currency_code``); lower case is upper-cased."""
+
+    name = "currency code"
+
+    def parse(self, raw: Any) -> str | None:
+        return None if raw is None or raw == "" else to_currency(raw)
+
+    def coerce(self, value: Any) -> str:
+        return to_currency(value)
 
 
 class _Money(ValueType[Money]):
@@ -336,19 +485,19 @@ class _Money(ValueType[Money]):
     def parse(self, raw: Any) -> Money | None:
         if raw is None:
             return None
-        if isinstance(raw, Mapping):
-            if raw.get("amount") is None:
-                return None
-            return Money(raw["amount"], str(raw.get("code") or ""))
-        return self.coerce(raw)
+        if not isinstance(raw, Mapping):
+            raise TypeError(f"expected {{'amount': ..., 'code': ...}}, got {_clip(raw)}")
+        if raw.get("amount") is None:
+            return None
+        return Money(raw["amount"], raw.get("code"))
 
     def coerce(self, value: Any) -> Money:
         if isinstance(value, Money):
             return value
         if isinstance(value, Mapping) and "amount" in value and "code" in value:
-            return Money(value["amount"], str(value["code"]))
+            return Money(value["amount"], value["code"])
         raise TypeError(
-            f"expected Money(amount, code) or {{'amount': ..., 'code': ...}}, got {value!r}"
+            f"expected Money(amount, code) or {{'amount': ..., 'code': ...}}, got {_clip(value)}"
         )
 
     def to_wire(self, value: Money | None) -> Any:
@@ -365,23 +514,24 @@ class EnumType(ValueType[Any]):
     def parse(self, raw: Any) -> Any:
         if raw is None:
             return None
+        number = to_int(raw)
         try:
-            return self.enum_cls(int(raw))
+            return self.enum_cls(number)
         except ValueError:
-            return int(raw)
+            return number
 
     def coerce(self, value: Any) -> Any:
-        if isinstance(value, str) and not value.isdigit():
+        if isinstance(value, str) and not value.strip().lstrip("-").isdigit():
             try:
                 return self.enum_cls[value.upper().replace("-", "_").replace(" ", "_")]
             except KeyError:
                 names = ", ".join(m.name.lower() for m in self.enum_cls)
-                raise ValueError(f"unknown {self.name} {value!r}; valid: {names}") from None
+                raise ValueError(f"unknown {self.name} {_clip(value)}; valid: {names}") from None
         try:
-            return self.enum_cls(int(value))
+            return self.enum_cls(to_int(value))
         except (ValueError, TypeError):
             valid = ", ".join(f"{m.value} ({m.name.lower()})" for m in self.enum_cls)
-            raise ValueError(f"unknown {self.name} {value!r}; valid: {valid}") from None
+            raise ValueError(f"unknown {self.name} {_clip(value)}; valid: {valid}") from None
 
     def to_wire(self, value: Any) -> Any:
         return None if value is None else int(value)
@@ -395,19 +545,26 @@ class ChoiceType(ValueType[str]):
         self.name = name
 
     def parse(self, raw: Any) -> str | None:
-        return None if raw is None else str(raw)  # the server may know values we do not
+        if raw is None:
+            return None
+        if not isinstance(raw, str):
+            raise TypeError(f"expected a {self.name} string, got {_clip(raw)}")
+        return raw  # the server may know values we do not
 
     def coerce(self, value: Any) -> str:
-        if value not in self.choices:
-            raise ValueError(f"{value!r} is not a {self.name}; valid: {', '.join(self.choices)}")
-        return str(value)
+        if not isinstance(value, str) or value not in self.choices:
+            raise ValueError(
+                f"{_clip(value)} is not a {self.name}; valid: {', '.join(self.choices)}"
+            )
+        return value
 
 
 STR: ValueType[str] = _Str()
-INT: ValueType[int] = _Int()
+INT: ValueType[int] = IntType()
 BOOL: ValueType[bool] = _Bool()
 DECIMAL: ValueType[Decimal] = _Decimal()
 DECIMAL_STRING: ValueType[Decimal] = _DecimalString()
 DATE: ValueType[dt.date] = _Date()
 EASTERN_DATETIME: ValueType[dt.datetime] = _EasternDateTime()
 MONEY: ValueType[Money] = _Money()
+CURRENCY: ValueType[str] = _Currency()

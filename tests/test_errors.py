@@ -143,7 +143,7 @@ def test_error_attributes_and_message() -> None:
     err = error_for_response(404, ACCOUNTING, method="GET", path="/accounting/account/a/x")
     assert (err.errno, err.field, err.message) == (1012, "userid", "Client not found.")
     assert err.errors == parse_error_body(ACCOUNTING)
-    assert err.body is ACCOUNTING
+    assert err.body == ACCOUNTING  # a copy: secrets are masked in what an error keeps
     assert (err.method, err.path) == ("GET", "/accounting/account/a/x")
     assert str(err) == (
         "HTTP 404 GET /accounting/account/a/x: Client not found. (errno 1012, field 'userid')"

@@ -45,7 +45,7 @@ FILTER_CASES = [
     ("currency_code", "CAD", [("search[currency_code]", "CAD")]),
     ("currency", "CAD", [("search[currency]", "CAD")]),
     ("date_min", dt.date(2024, 1, 2), [("search[date_min]", "2024-01-02")]),
-    ("date_max", "March 5, 2024", [("search[date_max]", "2024-03-05")]),
+    ("date_max", "2024-03-05T10:00:00", [("search[date_max]", "2024-03-05")]),
     ("total_min", Decimal("10.5"), [("search[total_min]", "10.5")]),
     ("total_max", 100, [("search[total_max]", "100")]),
     ("po_number", "PO-1", [("search[po_number]", "PO-1")]),

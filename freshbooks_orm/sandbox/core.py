@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from .auth import TokenRegistry
+from .auth import AUTHORIZE_PATH, TokenRegistry
 from .seed import generate
 from .server import DROP, AppState, Fault, FaultQueue, SandboxServer
 from .store import FILTER_NAMES, Store
@@ -72,6 +72,8 @@ class Sandbox:
       ``sb.honour_filter(...)``.  An unknown name raises ``ValueError`` naming the known ones.
     * ``client_id`` / ``client_secret`` / ``redirect_uri``, ``issue_tokens()``,
       ``authorization_code()``, ``expire_access_tokens()``, ``token_lifetime``.
+    * ``authorize_url`` -- an OAuth authorization endpoint that approves at once and redirects
+      to the ``redirect_uri`` (the registered one or any loopback one) with ``code`` and ``state``.
     * ``client(**kw)`` -- a ``freshbooks_orm.Client`` pointed at the sandbox.
     """
 
@@ -178,6 +180,10 @@ class Sandbox:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def authorize_url(self) -> str:
+        return f"{self.url}{AUTHORIZE_PATH}"
 
     # ------------------------------------------------------------------ conveniences
 

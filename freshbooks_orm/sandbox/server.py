@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from .auth import OAuthError, TokenRegistry
+from .auth import AUTHORIZE_PATH, OAuthError, TokenRegistry
 from .store import Store, StoreError, dumps, not_found, parse_includes, parse_list_query
 
 __all__ = ["DROP", "AppState", "Fault", "FaultQueue", "Reply", "SandboxServer", "dispatch"]
@@ -135,6 +135,17 @@ def _token_endpoint(app: AppState, params: dict[str, Any] | None) -> Reply:
         return json_reply(err.status, err.body())
 
 
+def _authorize_endpoint(app: AppState, method: str, query: Query) -> Reply:
+    """``GET /oauth/authorize``: approve at once and redirect (302) with ``code`` and ``state``."""
+    if method not in ("GET", "HEAD"):
+        return _method_not_allowed(method, "GET")
+    try:
+        location = app.tokens.authorize(dict(query))
+    except OAuthError as err:
+        return json_reply(err.status, err.body())
+    return Reply(302, b"", "text/plain", {"Location": location})
+
+
 def _invoice_body(body: Any) -> Any:
     if not isinstance(body, dict) or "invoice" not in body:
         raise StoreError(422, 1001, "invoice", "An invoice object is required.")
@@ -152,6 +163,8 @@ def dispatch(
 ) -> Reply:
     """Answer one (non-injected) request.  ``body`` is the parsed JSON body (or form dict)."""
     path = path.rstrip("/") or "/"
+    if path == AUTHORIZE_PATH:
+        return _authorize_endpoint(app, method, query)
     if path == TOKEN_PATH:
         if method != "POST":
             return _method_not_allowed(method, "POST")

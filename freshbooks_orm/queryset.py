@@ -485,7 +485,8 @@ class QuerySet(Generic[M]):
         from .display import dataframe, frame_fields
 
         frame_fields(self.model, fields)  # unknown names raise before any request
-        rows = self._cache if self._cache is not None else self.iterator()
+        objects = self._objects_qs()
+        rows = objects._cache if objects._cache is not None else objects._objects()
         return dataframe(self.model, rows, fields)
 
     def _repr_html_(self) -> str:
@@ -496,14 +497,17 @@ class QuerySet(Generic[M]):
 
     def _preview(self, limit: int) -> tuple[list[M], int | None, bool]:
         """Up to ``limit`` rows, the total when known, and whether there are more; one request."""
+        if self._fields_mode is not None:
+            return self._objects_qs()._preview(limit)
         if self._cache is not None:
             return self._cache[:limit], len(self._cache), len(self._cache) > limit
-        if self._query.empty:
+        the_plan = self._get_plan()
+        if the_plan.empty:
             return [], 0, False
-        if not self._low and self._high is None:
+        if not self._low and self._high is None and the_plan.exact:
             client = self._get_client()
-            rows, total, _pages = self._fetch(client, 1, limit)
-            return self._hydrate(rows[:limit], client), total, total > limit
+            rows, total, _pages = self._fetch(client, 1, limit)  # verified
+            return rows[:limit], total, total > limit
         qs = self._clone()
         qs._low = self._low
         qs._high = (

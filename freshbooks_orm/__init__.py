@@ -8,10 +8,11 @@ See README.rst for the tour.
 
 import logging
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 logging.getLogger("freshbooks_orm").addHandler(logging.NullHandler())
 
+from . import registry  # noqa: E402
 from .aggregates import Avg, Count, Max, Min, Sum  # noqa: E402
 from .auth import authorization_url, exchange_code  # noqa: E402
 from .errors import (  # noqa: E402
@@ -38,9 +39,18 @@ from .errors import (  # noqa: E402
     UsageError,
     ValidationError,
 )
-from .invoices import V3_STATUSES, Invoice, InvoiceLine, InvoiceStatus, VisState  # noqa: E402
+from .invoices import V3_STATUSES, Invoice, InvoiceLine, InvoiceStatus  # noqa: E402
 from .lookups import Q  # noqa: E402
 from .queryset import QuerySet  # noqa: E402
+from .resources.common import VisState  # noqa: E402
+from .resources.credit_notes import CreditNote, CreditNoteLine  # noqa: E402
+from .resources.customers import Contact, Customer  # noqa: E402
+from .resources.estimates import Estimate, EstimateLine, EstimateStatus  # noqa: E402
+from .resources.expenses import Expense, ExpenseCategory, ExpenseStatus  # noqa: E402
+from .resources.items import Item  # noqa: E402
+from .resources.payments import Payment  # noqa: E402
+from .resources.recurring_profiles import RecurringProfile, RecurringProfileLine  # noqa: E402
+from .resources.taxes import Tax  # noqa: E402
 from .tokens import FileTokenStore, LockingTokenStore, TokenStore  # noqa: E402
 from .transport import Client, RetryPolicy, configure  # noqa: E402
 from .types import Money  # noqa: E402
@@ -52,7 +62,17 @@ __all__ = [
     "Client",
     "ConfigurationError",
     "ConflictError",
+    "Contact",
     "Count",
+    "CreditNote",
+    "CreditNoteLine",
+    "Customer",
+    "Estimate",
+    "EstimateLine",
+    "EstimateStatus",
+    "Expense",
+    "ExpenseCategory",
+    "ExpenseStatus",
     "FieldValueError",
     "FileTokenStore",
     "FilterNotAppliedError",
@@ -62,6 +82,7 @@ __all__ = [
     "Invoice",
     "InvoiceLine",
     "InvoiceStatus",
+    "Item",
     "LockingTokenStore",
     "MalformedResponseError",
     "Max",
@@ -70,14 +91,18 @@ __all__ = [
     "Money",
     "MultipleObjectsReturned",
     "NotFound",
+    "Payment",
     "PermissionDenied",
     "Q",
     "QuerySet",
     "RateLimitError",
     "ReadOnlyFieldError",
+    "RecurringProfile",
+    "RecurringProfileLine",
     "RetryPolicy",
     "ServerError",
     "Sum",
+    "Tax",
     "TokenStore",
     "TransportError",
     "UncertainWriteError",
@@ -90,4 +115,5 @@ __all__ = [
     "authorization_url",
     "configure",
     "exchange_code",
+    "registry",
 ]

@@ -40,7 +40,7 @@ def _pandas() -> Any:
 def frame_fields(model: type[Model], fields: Sequence[str]) -> list[str]:
     """The fields a frame holds: ``fields``, or every declared field except nested lists."""
     declared = model._fields
-    nested = [name for name, spec in declared.items() if spec.type.name == "lines"]
+    nested = [n for n, spec in declared.items() if getattr(spec.type, "list_cls", None) is not None]
     if not fields:
         return [name for name in declared if name not in nested]
     for name in fields:
@@ -135,7 +135,7 @@ def model_html(obj: Model) -> str:
     cls = type(obj)
     rows = []
     for name, spec in cls._fields.items():
-        if spec.type.name == "lines":
+        if getattr(spec.type, "list_cls", None) is not None:
             continue
         value = getattr(obj, name)
         if value is not None and value != "":
@@ -147,7 +147,7 @@ def model_html(obj: Model) -> str:
     if "lines" in cls._fields:
         if _lines_loaded(obj):
             lines = obj.lines  # type: ignore[attr-defined]
-            line_fields = type(lines).line_cls._repr_fields if lines is not None else ()
+            line_fields = type(lines).line_cls._meta.repr_fields if lines is not None else ()
             parts.append(f"<p>lines ({len(lines)}):</p>")
             parts.append(
                 _table(line_fields, ([getattr(li, f) for f in line_fields] for li in lines))
@@ -162,7 +162,7 @@ def queryset_html(qs: QuerySet[Any], limit: int = REPR_HTML_ROWS) -> str:
     """The first ``limit`` rows as a table, saying how many there are; at most one request."""
     model = qs.model
     rows, total, more = qs._preview(limit)
-    columns = model._repr_fields
+    columns = model._meta.repr_fields
     table = _table(columns, ([getattr(obj, c) for c in columns] for obj in rows))
     noun = model.__name__
     if total is not None:

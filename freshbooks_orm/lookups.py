@@ -452,9 +452,11 @@ _ORDER: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
-def unknown(what: str, key: str, valid: Iterable[str], why: str = "") -> NoReturn:
+def unknown(
+    what: str, key: str, valid: Iterable[str], why: str = "", label: str = "Valid"
+) -> NoReturn:
     """Raise ``UnknownFilterError`` for ``key``, naming the closest valid name and all of them."""
     choices = sorted(set(valid))
     hint = closest(key, choices)
     did_you_mean = f" Did you mean {hint!r}?" if hint else ""
-    raise UnknownFilterError(f"{what} {key!r}{why}.{did_you_mean} Valid: {', '.join(choices)}.")
+    raise UnknownFilterError(f"{what} {key!r}{why}.{did_you_mean} {label}: {', '.join(choices)}.")

@@ -56,7 +56,7 @@ from .lookups import (
     matches,
     unknown,
 )
-from .query import BoolFilter, Filter, InFilter, Query, ResourceSpec
+from .query import BoolFilter, Filter, InFilter, Query, ResourceSpec, SearchBoolFilter
 
 if TYPE_CHECKING:
     from .model import Model
@@ -180,6 +180,13 @@ def meanings(model: type[Model], spec: ResourceSpec) -> dict[str, Meaning | None
     by_filter: dict[str, list[str]] = {}
     for key, target in spec.lookups.items():
         by_filter.setdefault(target, []).append(key)
+    meta = getattr(model, "_meta", None)
+    for pk_key, pk_target in (
+        ("pk", getattr(meta, "pk_filter", None)),
+        ("pk__in", getattr(meta, "pk_in_filter", None)),
+    ):
+        if pk_target is not None:  # the declared primary-key filters
+            by_filter.setdefault(pk_target, []).append(pk_key)
     out: dict[str, Meaning | None] = {}
     for name, flt in spec.filters.items():
         out[name] = _meaning(model, spec, flt, by_filter.get(name, []), fields)
@@ -197,7 +204,15 @@ def pushable(model: type[Model], spec: ResourceSpec) -> list[Meaning]:
     out = [m for m in table.values() if m is not None and not m.has_fixed]
     seen = {(m.filter.name, m.path.field, m.path.lookup) for m in out}
     fields = _fields(model)
-    extra: list[tuple[str, Filter]] = [(k, spec.filters[t]) for k, t in spec.lookups.items()
+    meta = getattr(model, "_meta", None)
+    declared = dict(spec.lookups)
+    for key, target in (
+        ("pk", getattr(meta, "pk_filter", None)),
+        ("pk__in", getattr(meta, "pk_in_filter", None)),
+    ):
+        if target is not None:
+            declared.setdefault(key, target)
+    extra: list[tuple[str, Filter]] = [(k, spec.filters[t]) for k, t in declared.items()
                                        if t in spec.filters]  # fmt: skip
     extra += [(n, f) for n, f in spec.filters.items() if n in fields]
     for key, flt in extra:
@@ -242,7 +257,7 @@ def _meaning(
     if flt.name in fields:
         path = parse_key(model, flt.name, spec.name)
         assert path is not None
-        if isinstance(flt, BoolFilter) and path.kind != "bool":
+        if isinstance(flt, (BoolFilter, SearchBoolFilter)) and path.kind != "bool":
             return None
         lookup = "in" if isinstance(flt, InFilter) else "exact"
         return Meaning(flt, attrs.evolve(path, lookup=lookup), None, False)
@@ -313,11 +328,12 @@ def _resolve_key(model: type[Model], spec: ResourceSpec, key: str, value: Any) -
         key,
         valid,
         f": the API would ignore it and return every {spec.single_key}",
+        label="Valid filters",
     )
 
 
 def _bool_on_other(flt: Filter, fspec: Any) -> bool:
-    return isinstance(flt, BoolFilter) and field_kind(fspec.type) != "bool"
+    return isinstance(flt, (BoolFilter, SearchBoolFilter)) and field_kind(fspec.type) != "bool"
 
 
 def _wire(model: type[Model], spec: ResourceSpec, flt: Filter, value: Any, key: str) -> Node:
@@ -328,7 +344,7 @@ def _wire(model: type[Model], spec: ResourceSpec, flt: Filter, value: Any, key: 
     if isinstance(flt, InFilter):
         if not pairs:
             return Nothing()
-        value = tuple(dict.fromkeys(value))
+        value = tuple(value)
     meaning = meanings(model, spec)[flt.name]
     node = None
     if meaning is not None:
@@ -586,7 +602,10 @@ def _pushdowns(
         value = term.value
         if meaning is not None and not meaning.has_fixed:
             try:
-                value = _server_value(meaning, term.value)
+                if isinstance(spec.filters[term.name], InFilter):  # as given, repeats and all
+                    value = tuple(_server_value(meaning, (v,))[0] for v in term.value)
+                else:
+                    value = _server_value(meaning, term.value)
             except (InvalidFilterValue, TypeError, ValueError):
                 lookup, value = "opaque", term.value
         return _Found((_Push(spec.filters[term.name], lookup, value, term),), True)

@@ -47,7 +47,6 @@ from .errors import (
     short_repr,
 )
 from .lookups import And, Node, Nothing, Q, and_of, matches
-from .model import result_of
 from .planner import Plan, ServerFilter, carried_key, plan, resolve
 from .query import Query, ResourceSpec, page_window
 from .transport import Client, default_client
@@ -60,7 +59,6 @@ if TYPE_CHECKING:
 __all__ = ["Explanation", "QuerySet"]
 
 M = TypeVar("M", bound="Model")
-PK_LOOKUPS = ("pk", "id")
 
 
 class QuerySet(Generic[M]):
@@ -77,6 +75,7 @@ class QuerySet(Generic[M]):
         self._fields_mode: tuple[Any, ...] | None = None
         self._low = 0
         self._high: int | None = None
+        self._related: tuple[str, ...] = ()
         self._cache: list[Any] | None = None
         self._plan_cache: Plan | None = None
         if query is not None:  # a compiled Query carries no conditions, only its includes
@@ -180,6 +179,25 @@ class QuerySet(Generic[M]):
         self._not_sliced("reverse")
         return self._chain(_reversed=not self._reversed)
 
+    def select_related(self, *names: str) -> QuerySet[M]:
+        """Return a new queryset that loads these to-one relations with each page of rows.
+
+        Each relation costs at most one extra request per page (an "In" filter on the related
+        resource's ids), never one per row; the related objects are cached on their rows.
+        """
+        relations = self.model._meta.relations
+        valid = sorted(n for n, r in relations.items() if not r.many)
+        for name in names:
+            relation = relations.get(name)
+            if relation is None or relation.many:
+                hint = closest(name, valid)
+                did_you_mean = f" Did you mean {hint!r}?" if hint else ""
+                raise InvalidFilterValue(
+                    f"{self.model.__name__} has no to-one relation {name!r}.{did_you_mean} "
+                    f"Valid: {', '.join(valid) or 'none'}."
+                )
+        return self._chain(_related=tuple(dict.fromkeys((*self._related, *names))))
+
     def using(self, client: Client) -> QuerySet[M]:
         """Return a new queryset that talks through ``client``; its objects remember it."""
         return self._chain(_client=client)
@@ -198,7 +216,7 @@ class QuerySet(Generic[M]):
 
     def _field_names(self, fields: Iterable[str]) -> tuple[str, ...]:
         declared = self.model._fields
-        plain = [n for n, f in declared.items() if n != "lines" and not _is_list(f)]
+        plain = [n for n, f in declared.items() if not _is_list(f)]
         out = []
         for name in fields:
             real = self.model._pk_name if name == "pk" else name
@@ -216,6 +234,16 @@ class QuerySet(Generic[M]):
     def query(self) -> Query:
         """The server part of the plan: the filters, includes and sort the API is sent."""
         return self._get_plan().query
+
+    @property
+    def limits(self) -> tuple[int, int | None]:
+        """The slice taken so far as ``(low, high)``; ``(0, None)`` when none was taken."""
+        return self._low, self._high
+
+    @property
+    def related(self) -> tuple[str, ...]:
+        """The relations ``select_related()`` asked for."""
+        return self._related
 
     # --- planning --------------------------------------------------------------------------------
 
@@ -239,8 +267,11 @@ class QuerySet(Generic[M]):
 
     # --- compiling -------------------------------------------------------------------------------
 
-    def _get_client(self) -> Client:
+    def get_client(self) -> Client:
+        """The client this queryset talks through: the one given to ``using()``, or the default."""
         return self._client or default_client()
+
+    _get_client = get_client  # the 0.1 name
 
     def _first_window(self) -> tuple[int, int]:
         max_per_page = self.model._resource.max_per_page  # type: ignore[union-attr]
@@ -284,13 +315,23 @@ class QuerySet(Generic[M]):
             ) from None
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
             raise FreshBooksError(f"list answer whose {spec.list_key} is not a list of objects")
-        objs = self._hydrate(rows, client)
+        objs = self._hydrate(rows, client, related=False)
         _verify(the_plan, objs)
+        self._prefetch(objs, client)
         return objs, total, pages
 
-    def _hydrate(self, rows: list[Any], client: Client) -> list[M]:
+    def _hydrate(self, rows: list[Any], client: Client, related: bool = True) -> list[M]:
         from_wire = self.model.from_wire
-        return [from_wire(row, client) for row in rows]
+        objs = [from_wire(row, client) for row in rows]
+        if related:
+            self._prefetch(objs, client)
+        return objs
+
+    def _prefetch(self, objs: list[M], client: Client) -> None:
+        """Load the ``select_related()`` relations of a page: one request per relation."""
+        relations = self.model._meta.relations
+        for name in self._related:
+            relations[name].prefetch(objs, client)  # type: ignore[attr-defined]
 
     def _pages(self, prefetch: int = 0) -> Iterator[list[M]]:
         """Yield verified pages of matching objects, in order, covering ``[low, high)``."""
@@ -619,11 +660,7 @@ class QuerySet(Generic[M]):
             if len(args) != 1 or filters:
                 raise TypeError("get() takes one primary key, or filters by name, not both")
             return self._get_pk(args[0])
-        if (
-            not qargs
-            and len(filters) == 1
-            and next(iter(filters)) in (*PK_LOOKUPS, self.model._pk_name)
-        ):
+        if not qargs and len(filters) == 1 and next(iter(filters)) in self.model._meta.pk_lookups:
             return self._get_pk(next(iter(filters.values())))
         qs = self.filter(*qargs, **filters) if (qargs or filters) else self._chain()
         return qs._get_one(filters or qargs)
@@ -671,10 +708,10 @@ class QuerySet(Generic[M]):
             ours = f"{self.model.__name__} {pk} does not exist"
             said = f" (FreshBooks said: {exc.message})" if exc.message else ""
             raise exc.recast(self.model.DoesNotExist, ours + said) from None
-        row = result_of(body, spec.single_key)
+        row = spec.result(body)
         if row is None:
             raise FreshBooksError(f"answer without response.result.{spec.single_key}", body=body)
-        return self.model.from_wire(row, client)
+        return self._hydrate([row], client)[0]
 
     def create(self, **fields: Any) -> M:
         """Build an object from ``fields`` and POST it; return it saved."""
@@ -956,7 +993,7 @@ class Explanation:
 
 
 def _spec_of(model: type[Model]) -> ResourceSpec:
-    spec = model._resource
+    spec = model._meta.resource
     if spec is None:
         raise TypeError(f"{model.__name__} has no list endpoint")
     return spec

@@ -23,6 +23,11 @@ iteration, ``len``         ``ceil(N / 100)`` requests at ``per_page=100``
 With a residual or a local ordering, every page the server filters match is read
 (``ceil(M / 100)`` requests); ``exists()``/``first()``/slices stop at the first page that
 completes them unless the ordering is local.
+
+Iteration never yields the same object twice: when the matched set shifts between two page
+requests (an object created or deleted meanwhile), a row can come back on two pages; the repeat
+is dropped (by primary key).  ``iterator(stats=PageStats())`` reports what the pages saw, so a
+caller can tell that the set moved while it was read (``stats.moved``) and read it again.
 """
 
 from __future__ import annotations
@@ -56,9 +61,25 @@ if TYPE_CHECKING:
     from .batch import BatchResult
     from .model import Model
 
-__all__ = ["Explanation", "QuerySet"]
+__all__ = ["Explanation", "PageStats", "QuerySet"]
 
 M = TypeVar("M", bound="Model")
+
+
+class PageStats:
+    """What one iteration saw: each page's ``total`` and the rows dropped as repeats."""
+
+    def __init__(self) -> None:
+        self.totals: list[int] = []
+        self.repeats = 0
+
+    @property
+    def moved(self) -> bool:
+        """True when the matched set changed while the pages were read."""
+        return self.repeats > 0 or len(set(self.totals)) > 1
+
+    def __repr__(self) -> str:
+        return f"<PageStats totals={self.totals} repeats={self.repeats}>"
 
 
 class QuerySet(Generic[M]):
@@ -333,31 +354,37 @@ class QuerySet(Generic[M]):
         for name in self._related:
             relations[name].prefetch(objs, client)  # type: ignore[attr-defined]
 
-    def _pages(self, prefetch: int = 0) -> Iterator[list[M]]:
-        """Yield verified pages of matching objects, in order, covering ``[low, high)``."""
+    def _pages(self, prefetch: int = 0, stats: PageStats | None = None) -> Iterator[list[M]]:
+        """Yield verified pages of matching objects, in order, covering ``[low, high)``, each
+        object once (a row repeated by a shifting set is dropped and counted in ``stats``)."""
         the_plan = self._get_plan()
         if the_plan.empty or (self._high is not None and self._high <= self._low):
             return
+        stats = stats if stats is not None else PageStats()
         if not the_plan.exact:
-            yield from self._local_pages(prefetch)
+            yield from self._local_pages(prefetch, stats)
             return
+        seen: set[Any] = set()
         client = self._get_client()
         low, high = self._low, self._high
         page, per_page = self._first_window()
-        rows, _total, pages = self._fetch(client, page, per_page)
+        rows, total, pages = self._fetch(client, page, per_page)
+        stats.totals.append(total)
         skip = low - (page - 1) * per_page
         wanted = None if high is None else high - low
         chunk = rows[skip:] if wanted is None else rows[skip : skip + wanted]
-        yield chunk
+        yield self._once(chunk, seen, stats)
         if wanted is not None:
             wanted -= len(chunk)
         if (wanted is not None and wanted <= 0) or page >= pages or len(rows) < per_page:
             return
         last = pages if wanted is None else min(pages, (high - 1) // per_page + 1)  # type: ignore[operator]
-        for rows in self._following(client, range(page + 1, last + 1), per_page, prefetch):
+        following = self._following(client, range(page + 1, last + 1), per_page, prefetch)
+        for rows, total in following:
+            stats.totals.append(total)
             chunk = rows if wanted is None else rows[:wanted]
             if chunk:
-                yield chunk
+                yield self._once(chunk, seen, stats)
             if wanted is not None:
                 wanted -= len(chunk)
                 if wanted <= 0:
@@ -365,28 +392,42 @@ class QuerySet(Generic[M]):
             if len(rows) < per_page:
                 return
 
-    def _matching_pages(self, prefetch: int) -> Iterator[list[M]]:
-        """Every page the server filters match, verified, with the residual applied."""
+    def _matching_pages(self, prefetch: int, stats: PageStats) -> Iterator[list[M]]:
+        """Every page the server filters match, verified, each object once, residual applied."""
         the_plan = self._get_plan()
         client = self._get_client()
         per_page = the_plan.spec.max_per_page
         residual = the_plan.residual
-        rows, _total, pages = self._fetch(client, 1, per_page)
-        pages_iter: Iterator[list[M]] = iter([rows])
+        seen: set[Any] = set()
+        rows, total, pages = self._fetch(client, 1, per_page)
+        pages_iter: Iterator[tuple[list[M], int]] = iter([(rows, total)])
         if pages > 1 and len(rows) >= per_page:
             following = self._following(client, range(2, pages + 1), per_page, prefetch)
-            pages_iter = _chain_pages(rows, following, per_page)
-        for page_rows in pages_iter:
+            pages_iter = _chain_pages((rows, total), following, per_page)
+        for page_rows, page_total in pages_iter:
+            stats.totals.append(page_total)
+            page_rows = self._once(page_rows, seen, stats)
             if residual is None:
                 yield page_rows
             else:
                 yield [obj for obj in page_rows if matches(residual, obj)]
 
-    def _local_pages(self, prefetch: int) -> Iterator[list[M]]:
+    @staticmethod
+    def _once(objs: list[M], seen: set[Any], stats: PageStats) -> list[M]:
+        out = []
+        for obj in objs:
+            if obj.pk in seen:
+                stats.repeats += 1
+                continue
+            seen.add(obj.pk)
+            out.append(obj)
+        return out
+
+    def _local_pages(self, prefetch: int, stats: PageStats) -> Iterator[list[M]]:
         the_plan = self._get_plan()
         low, high = self._low, self._high
         if the_plan.local_order or the_plan.reverse_server:
-            everything = [obj for page in self._matching_pages(prefetch) for obj in page]
+            everything = [obj for page in self._matching_pages(prefetch, stats) for obj in page]
             if the_plan.local_order:
                 everything = _sort(everything, the_plan)
             else:
@@ -394,7 +435,7 @@ class QuerySet(Generic[M]):
             yield everything[low:high]
             return
         seen = 0
-        for page in self._matching_pages(prefetch):
+        for page in self._matching_pages(prefetch, stats):
             start = max(0, low - seen)
             stop = None if high is None else max(0, high - seen)
             seen += len(page)
@@ -406,10 +447,11 @@ class QuerySet(Generic[M]):
 
     def _following(
         self, client: Client, page_numbers: range, per_page: int, prefetch: int
-    ) -> Iterator[list[M]]:
+    ) -> Iterator[tuple[list[M], int]]:
         if prefetch <= 0:
             for number in page_numbers:
-                yield self._fetch(client, number, per_page)[0]
+                rows, total, _pages = self._fetch(client, number, per_page)
+                yield rows, total
             return
         # Fetch ahead in a pool once the page count is known; yield strictly in order.
         with ThreadPoolExecutor(max_workers=prefetch) as pool:
@@ -421,27 +463,28 @@ class QuerySet(Generic[M]):
                     if len(pending) >= prefetch:
                         break
                 while pending:
-                    rows = pending.popleft().result()[0]
+                    rows, total, _pages = pending.popleft().result()
                     next_number = next(numbers, None)
                     if next_number is not None:
                         pending.append(pool.submit(self._fetch, client, next_number, per_page))
-                    yield rows
+                    yield rows, total
             finally:
                 for future in pending:
                     future.cancel()
 
-    def _objects(self, prefetch: int = 0) -> Iterator[M]:
-        for page in self._pages(prefetch=prefetch):
+    def _objects(self, prefetch: int = 0, stats: PageStats | None = None) -> Iterator[M]:
+        for page in self._pages(prefetch=prefetch, stats=stats):
             yield from page
 
-    def iterator(self, prefetch: int = 0) -> Iterator[Any]:
-        """Stream the rows page by page without caching them.
+    def iterator(self, prefetch: int = 0, *, stats: PageStats | None = None) -> Iterator[Any]:
+        """Stream the rows page by page without caching them, each object once.
 
         ``prefetch=N`` fetches up to N pages ahead in a thread pool (for high-latency links);
-        rows still come out in order.
+        rows still come out in order.  ``stats``, a ``PageStats``, records each page's total
+        and the repeats dropped, so a caller can see that the set moved while it was read.
         """
         shape = self._shaper()
-        for obj in self._objects(prefetch=prefetch):
+        for obj in self._objects(prefetch=prefetch, stats=stats):
             yield shape(obj)
 
     def _shaper(self) -> Callable[[M], Any]:
@@ -887,10 +930,12 @@ def _sort_key(value: Any) -> tuple[bool, Any]:
     return (value is None, value if value is not None else 0)
 
 
-def _chain_pages(first: list[M], rest: Iterator[list[M]], per_page: int) -> Iterator[list[M]]:
+def _chain_pages(
+    first: tuple[list[M], int], rest: Iterator[tuple[list[M], int]], per_page: int
+) -> Iterator[tuple[list[M], int]]:
     yield first
-    for rows in rest:
-        yield rows
+    for rows, total in rest:
+        yield rows, total
         if len(rows) < per_page:
             return
 

@@ -39,6 +39,9 @@ MODULES = (
     "freshbooks_orm.model",
     "freshbooks_orm.query",
     "freshbooks_orm.types",
+    "freshbooks_orm.lookups",
+    "freshbooks_orm.planner",
+    "freshbooks_orm.aggregates",
 )
 
 

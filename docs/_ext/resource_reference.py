@@ -84,16 +84,38 @@ def _field_rows(model: type) -> list[list[str]]:
     return rows
 
 
-def _filter_rows(spec: Any) -> list[list[str]]:
+def _meanings(model: type, spec: Any) -> dict[str, str]:
+    """Filter name -> the lookup it applies on the server (``create_date__gte``), as the query
+    planner reads the declarations; empty when the planner is not there or does not say."""
+    try:
+        from freshbooks_orm.planner import meanings
+    except ImportError:
+        return {}
+    out = {}
+    for name, meaning in meanings(model, spec).items():
+        if meaning is None:
+            continue
+        path = meaning.path
+        parts = [path.field, getattr(path, "item_field", None), path.lookup]
+        text = "__".join(p for p in parts if p)
+        if getattr(meaning, "has_fixed", False):
+            text = f"{path.field}__{path.lookup}={meaning.fixed!r} when True"
+        out[name] = text
+    return out
+
+
+def _filter_rows(model: type, spec: Any) -> list[list[str]]:
     lookups: dict[str, list[str]] = {}
     for lookup, target in dict(getattr(spec, "lookups", {}) or {}).items():
         lookups.setdefault(str(target), []).append(lookup)
+    means = _meanings(model, spec)
     rows = []
     for name, flt in dict(spec.filters).items():
         rows.append(
             [
                 _lit(name),
                 type(flt).__name__.removesuffix("Filter") or "Filter",
+                _lit(means.get(name, "")),
                 str(getattr(flt, "doc", "") or ""),
                 ", ".join(_lit(x) for x in sorted(lookups.get(name, ()))),
             ]
@@ -143,9 +165,9 @@ def render_model(model: type, underline: str, sub: str, seen: set[type]) -> list
     out += _table("Fields", ["field", "wire key", "type", "kind"], _field_rows(model))
     if spec is not None:
         out += _table(
-            "Filters (``filter()`` takes each name and each lookup)",
-            ["filter", "kind", "meaning", "lookups"],
-            _filter_rows(spec),
+            "API filters (``filter()`` takes each wire name, and the lookups listed)",
+            ["filter", "kind", "applies", "meaning", "declared lookups"],
+            _filter_rows(model, spec),
         )
     out += _table("Relations", ["name", "kind", "target", "how"], _relation_rows(model))
     for nested in getattr(meta, "nested", {}).values():
@@ -161,6 +183,20 @@ class ResourcesDirective(SphinxDirective):
 
     def run(self) -> list[nodes.Node]:
         lines: list[str] = []
+        try:
+            from freshbooks_orm import lookups
+        except ImportError:
+            pass
+        else:
+            names = ", ".join(_lit(x) for x in getattr(lookups, "LOOKUPS", ()))
+            transforms = ", ".join(_lit(x) for x in getattr(lookups, "TRANSFORMS", ()))
+            lines += [
+                f"Every field takes Django's lookups ({names}) and dates take the transforms "
+                f"({transforms}), as in ``create_date__year=2024``.  The query planner sends "
+                "what an API filter below can apply (its *applies* column) and checks the rest "
+                "on each row it reads.",
+                "",
+            ]
         seen: set[type] = set()
         for model in resource_models():
             lines += render_model(model, "-", "~", seen)

@@ -89,12 +89,12 @@ ROUND_TRIPS: dict[str, Callable[[Sandbox], tuple[dict[str, Any], str, Any]]] = {
         "Monthly",
     ),
     "expenses": lambda sb: (
-        {"categoryid": 1, "staffid": 1, "amount": Money("12.00", "USD"), "date": TODAY},
+        {"categoryid": min(sb.objects("expense_categories")), "staffid": 1, "amount": Money("12.00", "USD"), "date": TODAY},
         "vendor",
         "Corner shop",
     ),
     "items": lambda sb: ({"name": "Widget", "unit_cost": Money("3.00", "USD")}, "sku", "W-1"),
-    "taxes": lambda sb: ({"name": "GST", "amount": "5"}, "number", "RT-123"),
+    "taxes": lambda sb: ({"name": "Round trip tax", "amount": "5"}, "number", "RT-123"),
 }  # fmt: skip
 
 

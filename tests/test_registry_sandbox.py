@@ -89,7 +89,8 @@ ROUND_TRIPS: dict[str, Callable[[Sandbox], tuple[dict[str, Any], str, Any]]] = {
         "Monthly",
     ),
     "expenses": lambda sb: (
-        {"categoryid": min(sb.objects("expense_categories")), "staffid": 1, "amount": Money("12.00", "USD"), "date": TODAY},
+        {"categoryid": min(sb.objects("expense_categories")), "staffid": 1,
+         "amount": Money("12.00", "USD"), "date": TODAY},
         "vendor",
         "Corner shop",
     ),

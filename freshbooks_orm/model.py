@@ -393,6 +393,12 @@ class Model:
             obj.__dict__[key] = value if key == "_client" else copy.deepcopy(value, memo)
         return obj
 
+    def _repr_html_(self) -> str:
+        """A notebook table of the fields that have a value (no request: unloaded lines stay so)."""
+        from .display import model_html
+
+        return model_html(self)
+
     # --- wire data -------------------------------------------------------------------------------
 
     @property

@@ -294,6 +294,46 @@ class QuerySet(Generic[M]):
             raise IndexError("queryset index out of range")
         return rows[0]
 
+    # --- data out ------------------------------------------------------------------------------
+
+    def to_dataframe(self, *fields: str) -> Any:
+        """A pandas DataFrame of the rows, one column per field (every field when none given).
+
+        Money fields become two columns, the ``Decimal`` amount and ``<field>_currency``; dates
+        stay ``datetime.date``, ints and bools get pandas' nullable types, enums their lower-case
+        names.  Rows are read as iteration reads them (``ceil(N / 100)`` requests, or none when
+        the queryset is already evaluated).  Needs ``pip install 'freshbooks-orm[pandas]'``.
+        """
+        from .display import dataframe, frame_fields
+
+        frame_fields(self.model, fields)  # unknown names raise before any request
+        rows = self._cache if self._cache is not None else self.iterator()
+        return dataframe(self.model, rows, fields)
+
+    def _repr_html_(self) -> str:
+        """A notebook table of the first rows (at most one request), saying how many there are."""
+        from .display import queryset_html
+
+        return queryset_html(self)
+
+    def _preview(self, limit: int) -> tuple[list[M], int | None, bool]:
+        """Up to ``limit`` rows, the total when known, and whether there are more; one request."""
+        if self._cache is not None:
+            return self._cache[:limit], len(self._cache), len(self._cache) > limit
+        if self._query.empty:
+            return [], 0, False
+        if not self._low and self._high is None:
+            client = self._get_client()
+            rows, total, _pages = self._fetch(client, 1, limit)
+            return self._hydrate(rows[:limit], client), total, total > limit
+        qs = self._clone()
+        qs._low = self._low
+        qs._high = (
+            self._low + limit + 1 if self._high is None else min(self._high, self._low + limit + 1)
+        )
+        rows = list(qs)
+        return rows[:limit], None, len(rows) > limit
+
     def count(self) -> int:
         """Number of rows: from the cache, or one ``per_page=1`` request."""
         if self._cache is not None:

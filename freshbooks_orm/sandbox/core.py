@@ -12,11 +12,15 @@ from types import TracebackType
 from typing import Any
 
 from .auth import AUTHORIZE_PATH, TokenRegistry
-from .seed import generate
+from .seed import generate, paused_gc
 from .server import DROP, AppState, Fault, FaultQueue, SandboxServer
 from .store import FILTER_NAMES, Store
 
-__all__ = ["RecordedRequest", "Sandbox"]
+__all__ = ["VIS_STATE_REPLIES", "RecordedRequest", "Sandbox"]
+
+#: The answers to a ``vis_state`` PUT FreshBooks is seen to give: the seed doc's empty
+#: ``{"response": {}}`` and the updated object (SDK docs and tests for other resources).
+VIS_STATE_REPLIES = ("empty", "object")
 
 
 @dataclass(frozen=True)
@@ -45,10 +49,14 @@ class RecordedRequest:
 
 
 class Sandbox:
-    """A FreshBooks accounting API (invoices, identity, OAuth token) on 127.0.0.1.
+    """A FreshBooks accounting API (every resource of :mod:`.resources`, identity, OAuth) on
+    127.0.0.1.
 
-    ``Sandbox(invoices=N, seed=S)`` seeds N deterministic invoices (see :mod:`.seed`); use it
-    as a context manager or call :meth:`start` / :meth:`stop`.
+    ``Sandbox(invoices=N, seed=S)`` seeds N deterministic invoices and the clients, payments,
+    estimates... linked to them (see :mod:`.seed`); use it as a context manager or call
+    :meth:`start` / :meth:`stop`.  Resources are served at their documented paths under
+    ``/accounting/account/<account_id>/`` (``invoices/invoices``, ``users/clients``,
+    ``payments/payments``, ``estimates/estimates``, ...; :data:`.server.ROUTES`).
 
     Attributes and helpers:
 
@@ -57,11 +65,15 @@ class Sandbox:
       appear as business memberships of ``/auth/api/v1/users/me``).
     * ``access_token`` / ``refresh_token`` -- a valid initial token pair.
     * ``invoices`` -- deep copies of the main account's invoices (wire format, with lines).
-    * ``store`` -- the main account's :class:`~.store.Store` (``stores``: every account's).
+    * ``store`` -- the main account's :class:`~.store.Store` (``stores``: every account's);
+      ``store.tables["payments"]`` etc. hold each resource, ``objects(name)`` deep-copies one.
     * ``requests`` -- every request as a :class:`RecordedRequest` (``.clear()`` to reset).
     * ``fail_next(status, body=None, headers=None, times=1, method=None)`` -- inject failures;
       ``status="drop"`` closes the connection without answering.
     * ``latency`` -- seconds slept before answering each request (settable any time).
+    * ``vis_state_reply`` -- ``"empty"`` (default: ``{"response": {}}``, as the seed doc shows)
+      or ``"object"`` (the updated object, as SDK tests show): how a PUT carrying
+      ``vis_state``/``ext_vis_state``/``action_*`` is answered; settable any time.
     * ``ignore_filters`` -- wire filter names the server silently drops, as the live API drops
       keys it does not know (so a list answers *more* rows than asked for).  Names are the
       wire names: ``"statusid"`` for ``search[statusid]``, ``"paid"`` for ``search[paid]`` and
@@ -87,6 +99,7 @@ class Sandbox:
         port: int = 0,
         latency: float = 0.0,
         ignore_filters: Iterable[str] = (),
+        vis_state_reply: str = "empty",
     ) -> None:
         if invoices < 0:
             raise ValueError("invoices must be >= 0")
@@ -97,14 +110,19 @@ class Sandbox:
         self.seed = seed
         self.latency = latency
         self._ignored: frozenset[str] = _check_filter_names(ignore_filters)
+        self.vis_state_reply = vis_state_reply
         self.requests: list[RecordedRequest] = []
         self._requests_lock = threading.Lock()
-        customers, seeded = generate(invoices, seed, account_id)
-        self.store = Store(account_id, customers)
-        self.store.load(seeded)
+        seeded = generate(invoices, seed, account_id)
+        self.store = Store(account_id)
+        with paused_gc():  # ~1M acyclic containers: collections would only cost time
+            for name, objs in seeded.items():
+                self.store.load_objects(name, objs)
         stores = {account_id: self.store}
-        for extra in self.extra_accounts:
-            stores[extra] = Store(extra, customers)
+        for extra in self.extra_accounts:  # the same clients, nothing else
+            stores[extra] = Store(extra)
+            clients = [{**c, "accounting_systemid": extra} for c in seeded["clients"]]
+            stores[extra].load_objects("clients", clients)
         self.stores = stores
         rng = random.Random(f"sandbox-ids-{seed}")
         self.client_id = f"sandbox-client-{rng.getrandbits(32):08x}"
@@ -133,6 +151,7 @@ class Sandbox:
             record=self._record,
             latency=lambda: self.latency,
             ignored_filters=lambda: self._ignored,
+            vis_state_reply=lambda: self._vis_state_reply,
         )
         self._server = SandboxServer(("127.0.0.1", self._port), app)
         self._thread = threading.Thread(
@@ -203,6 +222,14 @@ class Sandbox:
         """Deep copies of the main account's stored invoices (wire format, with lines)."""
         return self.store.snapshot()
 
+    def objects(self, resource: str) -> dict[int, dict[str, Any]]:
+        """Deep copies of the main account's stored objects of one resource (``"payments"``)."""
+        if resource not in self.store.tables:
+            raise ValueError(
+                f"unknown resource {resource!r}; known: {', '.join(sorted(self.store.tables))}"
+            )
+        return self.store.snapshot_of(resource)
+
     def fail_next(
         self,
         status: int | str,
@@ -219,6 +246,20 @@ class Sandbox:
         self._faults.push(
             Fault(status, body, dict(headers or {}), times, method.upper() if method else None)
         )
+
+    @property
+    def vis_state_reply(self) -> str:
+        """How a PUT carrying ``vis_state`` is answered: ``"empty"`` or ``"object"``."""
+        return self._vis_state_reply
+
+    @vis_state_reply.setter
+    def vis_state_reply(self, mode: str) -> None:
+        if mode not in VIS_STATE_REPLIES:
+            raise ValueError(
+                f"vis_state_reply must be one of {', '.join(map(repr, VIS_STATE_REPLIES))}, "
+                f"not {mode!r}"
+            )
+        self._vis_state_reply = mode
 
     @property
     def ignore_filters(self) -> frozenset[str]:

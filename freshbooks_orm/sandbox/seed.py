@@ -1,31 +1,47 @@
 """Deterministic, realistic seed data for the sandbox.
 
-``generate(n, seed, account_id)`` returns customers and wire-format invoices that depend only
-on ``(n, seed, account_id)``: every date lies in 2022-01-01..2025-06-30 (never relative to
-today).  When ``n >= 40`` every v3 status of the API's v3 table appears on an active invoice.
+``generate(n, seed, account_id)`` returns wire-format objects of every resource, by resource
+name, that depend only on ``(n, seed, account_id)``: every date lies in 2022-01-01..2025-06-30
+(never relative to today).  When ``n >= 40`` every v3 status of the API's v3 table appears on an
+active invoice.  The resources link up: every invoice's ``customerid`` is a client, every paid
+or partly paid invoice has the payments that add up to its ``paid``, some invoices come from an
+estimate (``estimateid``) of the same client.
+
+The seed also carries the wire variety the live API sends (recorded in FreshBooks' PHP SDK
+fixtures): ``net_paid_amount`` with three decimals, a numeric ``discount_value`` on some
+invoices, ``taxNumber1: null`` on some lines, extra line keys (``taskno``, ``date``,
+``modern_project_id``, ``modern_time_entries``) and fractional quantities.
 """
 
 from __future__ import annotations
 
 import bisect
+import contextlib
 import datetime as dt
 import gc
 import random
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, TypeVar
 
-from .model import (
-    CENT,
-    STATUS_BY_V3,
-    V3_STATUSES,
-    format_datetime,
-    money,
-    new_invoice,
-)
+from .model import CENT, format_datetime, money
+from .resources.clients import new_client
+from .resources.estimates import new_estimate, new_estimate_line, recompute_estimate
+from .resources.invoices import STATUS_BY_V3, V3_STATUSES, net_paid, new_invoice
+from .resources.payments import new_payment
 
-__all__ = ["FIRST_CUSTOMER_ID", "FIRST_INVOICE_ID", "SEED_END", "SEED_START", "generate"]
+__all__ = [
+    "FIRST_CUSTOMER_ID",
+    "FIRST_INVOICE_ID",
+    "SEED_END",
+    "SEED_START",
+    "Seed",
+    "generate",
+    "paused_gc",
+]
+
+Seed = dict[str, list[dict[str, Any]]]
 
 SEED_START = dt.date(2022, 1, 1)
 SEED_END = dt.date(2025, 6, 30)
@@ -248,18 +264,33 @@ def make_customers(rng: random.Random, count: int) -> dict[int, dict[str, Any]]:
     return customers
 
 
-def generate(
-    n: int, seed: int, account_id: str
-) -> tuple[dict[int, dict[str, Any]], list[dict[str, Any]]]:
-    """``(customers by id, invoices)`` for ``n`` invoices, deterministic for ``seed``.
+def generate(n: int, seed: int, account_id: str) -> Seed:
+    """Objects of every resource by resource name, for ``n`` invoices, deterministic for ``seed``.
 
     The cyclic garbage collector is paused meanwhile: the seeder only allocates acyclic
     dicts, and collections triggered by ~1M new containers would cost ~35% of the time.
     """
+    with paused_gc():
+        customers, invoices = _generate(n, seed, account_id)
+        # The linked resources draw from their own stream, so the invoices stay what they were.
+        rng = random.Random(f"{seed}-links")
+        out: Seed = {
+            "clients": _clients(rng, customers, account_id),
+            "invoices": invoices,
+            "payments": _payments(rng, invoices, account_id),
+            "estimates": _estimates(rng, invoices, customers, account_id),
+        }
+        _variety(rng, invoices)
+        return out
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector (the seed is ~1M acyclic dicts)."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _generate(n, seed, account_id)
+        yield
     finally:
         if was_enabled:
             gc.enable()
@@ -308,6 +339,7 @@ def _generate(
             terms=_pick(rng, _TERMS),
             uuid=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
             paid={"amount": "0.00", "code": cur},
+            net_paid_amount={"amount": "0.000", "code": cur},
             discount_total={"amount": "0.00", "code": cur},
         )
         if rng.random() < 0.25:
@@ -368,6 +400,10 @@ def _generate(
                     "basecampid": 0,
                     "expenseid": 0,
                     "updated": created_s,
+                    "taskno": lineid,
+                    "date": None,
+                    "modern_project_id": None,
+                    "modern_time_entries": [],
                 }
             )
         inv["lines"] = lines
@@ -387,6 +423,7 @@ def _generate(
                 inv["date_paid"] = paid_day.isoformat()
                 updated = max(updated, dt.datetime.combine(paid_day, dt.time(17)))
             inv["paid"] = money(paid, cur)
+            inv["net_paid_amount"] = net_paid(paid, cur)
             inv["outstanding"] = money(total - paid, cur)
         stamp = format_datetime(min(updated, _LAST_STAMP))
         inv["created_at"] = created_s
@@ -394,3 +431,180 @@ def _generate(
         inv["version"] = stamp
         invoices.append(inv)
     return customers, invoices
+
+
+# --------------------------------------------------------------------------- linked resources
+
+_PAY_TYPES = ("Check", "Bank Transfer", "Credit Card", "Cash", "PayPal", "ACH", "Check")
+_INDUSTRIES = ("Consulting", "Design", "Retail", "Software", "Construction", None)
+
+
+def _slug(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())[:16] or "example"
+
+
+def _clients(
+    rng: random.Random, customers: dict[int, dict[str, Any]], account_id: str
+) -> list[dict[str, Any]]:
+    out = []
+    for cid, cust in customers.items():
+        client = new_client(account_id)
+        signup = dt.datetime.combine(
+            SEED_START + dt.timedelta(days=_randint(rng, 0, 200)), dt.time(14)
+        ) + dt.timedelta(seconds=_randint(rng, 0, 20000))
+        org = cust["organization"]
+        client.update(
+            id=cid,
+            userid=cid,
+            uuid=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            fname=cust["fname"],
+            lname=cust["lname"],
+            organization=org,
+            email=f"{cust['fname'].lower()}.{cust['lname'].lower()}@{_slug(org)}.example",
+            bus_phone=f"555-{_randint(rng, 100, 999)}-{_randint(rng, 1000, 9999)}",
+            p_street=cust["street"],
+            p_street2=cust["street2"],
+            p_city=cust["city"],
+            p_province=cust["province"],
+            p_code=cust["code"],
+            p_country=cust["country"],
+            currency_code=cust["currency_code"],
+            company_industry=_pick(rng, _INDUSTRIES),
+            username=f"client{cid}",
+            signup_date=format_datetime(signup),  # UTC
+            updated=format_datetime(signup - dt.timedelta(hours=5) + dt.timedelta(days=30)),
+        )
+        if rng.random() < 0.2:
+            client["note"] = "Prefers email."
+        out.append(client)
+    return out
+
+
+def _payments(
+    rng: random.Random, invoices: list[dict[str, Any]], account_id: str
+) -> list[dict[str, Any]]:
+    """The payments behind every paid or partly paid invoice (they sum to its ``paid``)."""
+    out: list[dict[str, Any]] = []
+    template = new_payment(account_id)
+    pid = 5_000_001
+    for inv in invoices:
+        paid = Decimal(inv["paid"]["amount"])
+        if paid <= 0:
+            continue
+        cur = inv["currency_code"]
+        create = dt.date.fromisoformat(inv["create_date"])
+        last = dt.date.fromisoformat(inv["date_paid"]) if inv["date_paid"] else None
+        if last is None:
+            last = min(create + dt.timedelta(days=_randint(rng, 0, 30)), SEED_END)
+        parts = [paid]
+        if paid >= 2 and rng.random() < 0.2:
+            first = (paid * _randint(rng, 20, 80) / 100).quantize(CENT, ROUND_HALF_UP)
+            parts = [first, paid - first]
+        auto = inv["payment_status"] == "auto-paid"
+        for k, part in enumerate(parts):
+            when = last if k == len(parts) - 1 else create + (last - create) // 2
+            pay = dict(template)
+            pay.update(
+                id=pid,
+                logid=pid,
+                invoiceid=inv["id"],
+                clientid=inv["customerid"],
+                amount=money(part, cur),
+                date=when.isoformat(),
+                type="Credit Card" if auto else _pick(rng, _PAY_TYPES),
+                gateway="stripe" if auto else None,
+                note=f"Ref {_randint(rng, 100000, 999999)}" if rng.random() < 0.3 else "",
+                updated=f"{when.isoformat()} 17:00:00",
+            )
+            out.append(pay)
+            pid += 1
+    return out
+
+
+_EST_STATUS = _weighted(tuple(zip(("1", "2", "3", "5", "6"), (25, 25, 15, 15, 20), strict=True)))
+
+
+def _estimates(
+    rng: random.Random,
+    invoices: list[dict[str, Any]],
+    customers: dict[int, dict[str, Any]],
+    account_id: str,
+) -> list[dict[str, Any]]:
+    """Estimates of the seeded clients; an "invoiced" one is linked to an invoice of its client
+    (that invoice's ``estimateid``)."""
+    if not customers:
+        return []
+    by_customer: dict[int, list[dict[str, Any]]] = {}
+    for inv in invoices:
+        by_customer.setdefault(inv["customerid"], []).append(inv)
+    cust_list = list(customers.values())
+    out = []
+    template = new_estimate(account_id)
+    for i in range(max(3, len(invoices) // 10)):
+        eid = 300_001 + i
+        cust = _pick(rng, cust_list)
+        cur = cust["currency_code"]
+        create = SEED_START + dt.timedelta(days=rng.randrange(_NDAYS))
+        est = dict(template)
+        est.update(
+            id=eid,
+            estimateid=eid,
+            customerid=cust["customerid"],
+            create_date=create.isoformat(),
+            estimate_number=f"{i + 1:07d}",
+            status=int(_weighted_pick(rng, _EST_STATUS)),
+            currency_code=cur,
+            organization=cust["organization"],
+            fname=cust["fname"],
+            lname=cust["lname"],
+            street=cust["street"],
+            city=cust["city"],
+            province=cust["province"],
+            code=cust["code"],
+            country=cust["country"],
+            notes=_pick(rng, _NOTES) if rng.random() < 0.3 else "",
+        )
+        r = rng.random()
+        est["vis_state"] = 1 if r < 0.05 else 2 if r < 0.10 else 0
+        lines = []
+        for _ in range(_randint(rng, 1, 3)):
+            name, units = _pick(rng, _UNITS)
+            t1n, t1, t2n, t2 = _taxes(rng, cur)
+            line = new_estimate_line()
+            line.update(
+                estimateid=eid,
+                name=name,
+                description=_pick(rng, _DESCRIPTIONS),
+                qty=_pick(rng, _QTYS)[1],
+                unit_cost={"amount": _pick(rng, units)[1], "code": cur},
+                taxName1=t1n,
+                taxAmount1=t1,
+                taxName2=t2n,
+                taxAmount2=t2,
+                taxNumber1=None if rng.random() < 0.5 else "",
+            )
+            lines.append(line)
+        est["lines"] = lines
+        stamp = dt.datetime.combine(create, dt.time(9)) + dt.timedelta(
+            seconds=_randint(rng, 0, 30000)
+        )
+        est["created_at"] = format_datetime(stamp)
+        est["updated"] = format_datetime(min(stamp + dt.timedelta(days=3), _LAST_STAMP))
+        recompute_estimate(est)
+        if est["status"] == 6:
+            for inv in by_customer.get(cust["customerid"], ()):
+                if not inv["estimateid"]:
+                    inv["estimateid"] = eid
+                    break
+        out.append(est)
+    return out
+
+
+def _variety(rng: random.Random, invoices: list[dict[str, Any]]) -> None:
+    """The wire variety of recorded live answers, on a few invoices and lines."""
+    for inv in invoices:
+        if rng.random() < 0.1:
+            inv["discount_value"] = 0  # a number, not "0"
+        if rng.random() < 0.15:
+            line = inv["lines"][0]
+            inv["lines"] = [{**line, "taxNumber1": None}, *inv["lines"][1:]]

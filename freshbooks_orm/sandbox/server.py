@@ -14,14 +14,27 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .auth import AUTHORIZE_PATH, OAuthError, TokenRegistry
-from .store import Store, StoreError, dumps, not_found, parse_includes, parse_list_query
+from .resources import REGISTRY, Resource
+from .store import Store, StoreError, Table, dumps, not_found, parse_includes, parse_list_query
 
-__all__ = ["DROP", "AppState", "Fault", "FaultQueue", "Reply", "SandboxServer", "dispatch"]
+__all__ = [
+    "DROP",
+    "ROUTES",
+    "AppState",
+    "Fault",
+    "FaultQueue",
+    "Reply",
+    "SandboxServer",
+    "dispatch",
+]
 
 DROP = "drop"
 TOKEN_PATH = "/auth/oauth/token"
 ME_PATH = "/auth/api/v1/users/me"
 _SECRET_FIELDS = ("client_secret", "refresh_token", "code", "access_token")
+UNAUTHORIZED = "The server could not verify that you are authorized to access the URL requested."
+#: The route table: ``<path>`` under ``/accounting/account/<account_id>/`` -> its resource.
+ROUTES: dict[str, Resource] = {res.path: res for res in REGISTRY.values()}
 _DEFAULT_ERRNO = {400: 1004, 403: 1003, 404: 1012, 409: 1004, 422: 1004}
 
 
@@ -41,14 +54,14 @@ def error_reply(err: StoreError) -> Reply:
     return json_reply(err.status, err.envelope())
 
 
-def default_error_body(status: int) -> dict[str, Any]:
+def default_error_body(status: int, path: str = "") -> dict[str, Any]:
     """The envelope ``fail_next(status)`` sends when no body is given."""
     try:
         phrase = HTTPStatus(status).phrase
     except ValueError:
         phrase = "Error"
     if status == 401:
-        return {"error": "unauthenticated", "error_description": phrase}
+        return unauthorized_body(path, phrase)
     errno = _DEFAULT_ERRNO.get(status, 1000)
     return StoreError(status, errno, None, phrase, None, None).envelope()
 
@@ -61,10 +74,10 @@ class Fault:
     remaining: int
     method: str | None
 
-    def reply(self) -> Reply:
+    def reply(self, path: str = "") -> Reply:
         assert isinstance(self.status, int)
         if self.body is None:
-            return json_reply(self.status, default_error_body(self.status), self.headers)
+            return json_reply(self.status, default_error_body(self.status, path), self.headers)
         if isinstance(self.body, str):
             ctype = "text/html" if self.body.lstrip().startswith("<") else "text/plain"
             return Reply(self.status, self.body.encode(), f"{ctype}; charset=utf-8", self.headers)
@@ -116,6 +129,7 @@ class AppState:
     record: Recorder
     latency: Callable[[], float]
     ignored_filters: Callable[[], frozenset[str]] = frozenset
+    vis_state_reply: Callable[[], str] = lambda: "empty"
 
 
 # --------------------------------------------------------------------------- routing
@@ -135,6 +149,24 @@ def _token_endpoint(app: AppState, params: dict[str, Any] | None) -> Reply:
         return json_reply(err.status, err.body())
 
 
+def unauthorized_body(path: str, description: str) -> dict[str, Any]:
+    """A 401 body: the accounting envelope (errno 1003), or the identity endpoint's own shape."""
+    if path.rstrip("/") == ME_PATH:
+        return {"error": "unauthenticated", "error_description": description}
+    return StoreError(401, 1003, None, f"{UNAUTHORIZED} {description}", None, None).envelope()
+
+
+def _route(path: str) -> tuple[Resource, str, str | None] | None:
+    """``(resource, account id, object id or None)`` for an accounting path, else None."""
+    parts = path.split("/")
+    if len(parts) not in (6, 7) or parts[1:3] != ["accounting", "account"] or not parts[3]:
+        return None
+    res = ROUTES.get(f"{parts[4]}/{parts[5]}")
+    if res is None:
+        return None
+    return res, parts[3], parts[6] if len(parts) == 7 else None
+
+
 def _authorize_endpoint(app: AppState, method: str, query: Query) -> Reply:
     """``GET /oauth/authorize``: approve at once and redirect (302) with ``code`` and ``state``."""
     if method not in ("GET", "HEAD"):
@@ -144,12 +176,6 @@ def _authorize_endpoint(app: AppState, method: str, query: Query) -> Reply:
     except OAuthError as err:
         return json_reply(err.status, err.body())
     return Reply(302, b"", "text/plain", {"Location": location})
-
-
-def _invoice_body(body: Any) -> Any:
-    if not isinstance(body, dict) or "invoice" not in body:
-        raise StoreError(422, 1001, "invoice", "An invoice object is required.")
-    return body["invoice"]
 
 
 def dispatch(
@@ -169,37 +195,33 @@ def dispatch(
         if method != "POST":
             return _method_not_allowed(method, "POST")
         return _token_endpoint(app, body if body_ok and isinstance(body, dict) else None)
-    parts = path.split("/")
     is_me = path == ME_PATH
-    is_invoices = (
-        len(parts) in (6, 7)
-        and parts[1:3] == ["accounting", "account"]
-        and parts[4:6] == ["invoices", "invoices"]
-    )
-    if not (is_me or is_invoices):
+    route = None if is_me else _route(path)
+    if not is_me and route is None:
         return json_reply(
             404,
             StoreError(404, 1012, None, "Not found.", path, None).envelope(),
         )
     problem = app.tokens.check_bearer(auth_header)
     if problem is not None:
-        return json_reply(401, {"error": "unauthenticated", "error_description": problem})
-    if is_me:
+        return json_reply(401, unauthorized_body(path, problem))
+    if route is None:
         if method != "GET":
             return _method_not_allowed(method, "GET")
         return json_reply(200, {"response": app.identity})
-    store = app.stores.get(parts[3])
+    res, account, oid = route
+    store = app.stores.get(account)
     try:
         if store is None:
-            raise not_found("account", "accountid", parts[3])
+            raise not_found("account", "accountid", account)
         if not body_ok:
-            raise StoreError(400, 1004, None, "The request body is not valid JSON.")
-        if len(parts) == 6:
-            return _collection(store, method, query, body, app.ignored_filters())
-        iid = parts[6]
-        if not iid.isdigit():
-            raise not_found("invoice", "invoiceid", iid)
-        return _member(store, method, int(iid), query, body)
+            raise StoreError(400, 1005, None, "The request body is not valid JSON.", None, None)
+        table = store.tables[res.name]
+        if oid is None:
+            return _collection(app, table, method, query, body)
+        if not (oid.isdigit() and len(oid) <= 12):
+            raise not_found(res.noun, res.pk, oid)
+        return _member(app, table, method, int(oid), query, body)
     except StoreError as err:
         return error_reply(err)
 
@@ -209,42 +231,49 @@ def _method_not_allowed(method: str, allowed: str) -> Reply:
     return json_reply(405, env, {"Allow": allowed})
 
 
-def _single(store: Store, iid: int, query: tuple[tuple[str, str], ...]) -> Reply:
-    inv = store.render(iid, parse_includes(query))
-    return json_reply(200, {"response": {"result": {"invoice": inv}}})
+def _single(table: Table, oid: int, query: tuple[tuple[str, str], ...]) -> Reply:
+    obj = table.render(oid, parse_includes(query, table.res))
+    return json_reply(200, {"response": {"result": {table.res.single: obj}}})
 
 
 def _collection(
-    store: Store,
-    method: str,
-    query: tuple[tuple[str, str], ...],
-    body: Any,
-    ignored: frozenset[str],
+    app: AppState, table: Table, method: str, query: tuple[tuple[str, str], ...], body: Any
 ) -> Reply:
+    res = table.res
     if method == "GET":
-        result = store.list_result(parse_list_query(query, ignored))
-        return json_reply(200, {"response": {"result": result}})
+        parsed = parse_list_query(query, app.ignored_filters(), res)
+        return json_reply(200, {"response": {"result": table.list_result(parsed)}})
+    if res.read_only:
+        return _method_not_allowed(method, "GET")
     if method == "POST":
-        inv = store.create(_invoice_body(body))
-        return _single(store, inv["id"], query)
+        obj = table.create(table.body_of(body))
+        return _single(table, obj["id"], query)
     return _method_not_allowed(method, "GET, POST")
 
 
 def _member(
-    store: Store, method: str, iid: int, query: tuple[tuple[str, str], ...], body: Any
+    app: AppState,
+    table: Table,
+    method: str,
+    oid: int,
+    query: tuple[tuple[str, str], ...],
+    body: Any,
 ) -> Reply:
+    res = table.res
+    allowed = "GET" if res.read_only else "GET, PUT, DELETE" if res.http_delete else "GET, PUT"
     if method == "GET":
-        return _single(store, iid, query)
-    if method == "PUT":
-        store.get(iid)  # 404 before body validation
-        updated = store.update(iid, _invoice_body(body))
-        if updated is None:
+        return _single(table, oid, query)
+    if method == "PUT" and not res.read_only:
+        with table.store.lock:
+            table.require(oid)  # 404 before body validation
+        _, state_only = table.update(oid, table.body_of(body))
+        if state_only and app.vis_state_reply() == "empty":
             return json_reply(200, {"response": {}})
-        return _single(store, iid, query)
-    if method == "DELETE":
-        store.delete(iid)
+        return _single(table, oid, query)
+    if method == "DELETE" and res.http_delete:
+        table.delete(oid)
         return json_reply(200, {"response": {}})
-    return _method_not_allowed(method, "GET, PUT, DELETE")
+    return _method_not_allowed(method, allowed)
 
 
 # --------------------------------------------------------------------------- HTTP plumbing
@@ -323,7 +352,7 @@ class _Handler(BaseHTTPRequestHandler):
                 pass
             return
         if fault is not None:
-            reply = fault.reply()
+            reply = fault.reply(path)
         else:
             try:
                 reply = dispatch(

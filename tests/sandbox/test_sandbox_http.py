@@ -16,7 +16,7 @@ import requests
 from sandbox_helpers import authed_session, invoices_url, list_all
 
 from freshbooks_orm.sandbox import RecordedRequest, Sandbox
-from freshbooks_orm.sandbox.model import V3_STATUSES
+from freshbooks_orm.sandbox.resources.invoices import V3_STATUSES
 
 Inv = dict[str, Any]
 
@@ -153,7 +153,13 @@ def test_keep_alive_and_content_length(sb: Sandbox, http: requests.Session) -> N
     [{}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic abc"}, {"Authorization": ""}],
 )
 def test_401_without_valid_token(sb: Sandbox, headers: dict[str, str]) -> None:
+    """Accounting endpoints answer 401 in the accounting envelope (errno 1003); only the
+    identity endpoint answers ``{"error": "unauthenticated", ...}``."""
     r = requests.get(invoices_url(sb), headers=headers)
+    assert r.status_code == 401
+    err = error_of(r)
+    assert err["errno"] == 1003 and "authorized" in err["message"]
+    r = requests.get(f"{sb.url}/auth/api/v1/users/me", headers=headers)
     assert r.status_code == 401
     body = r.json()
     assert body["error"] == "unauthenticated" and body["error_description"]
@@ -163,7 +169,7 @@ def test_expire_access_tokens(fresh: Sandbox, fhttp: requests.Session) -> None:
     assert fhttp.get(invoices_url(fresh)).status_code == 200
     fresh.expire_access_tokens()
     r = fhttp.get(invoices_url(fresh))
-    assert r.status_code == 401 and r.json()["error"] == "unauthenticated"
+    assert r.status_code == 401 and error_of(r)["errno"] == 1003
     new = fresh.issue_tokens()  # tokens issued afterwards work
     r = requests.get(
         invoices_url(fresh), headers={"Authorization": f"Bearer {new['access_token']}"}
@@ -203,7 +209,7 @@ def test_404_unknown_invoice(sb: Sandbox, http: requests.Session) -> None:
 
 
 def test_404_unknown_path(sb: Sandbox, http: requests.Session) -> None:
-    r = http.get(f"{sb.url}/accounting/account/{sb.account_id}/users/clients")
+    r = http.get(f"{sb.url}/accounting/account/{sb.account_id}/nothing/here")
     assert r.status_code == 404
     assert "errors" in r.json()["response"]
 
@@ -370,9 +376,16 @@ def _f_outstanding_min(a: list[Inv]) -> Any:
 
 def _f_combined(a: list[Inv]) -> Any:
     q = [("search[currency_code]", "USD"), ("search[paid]", "false")]
-    return q, lambda i: i["currency_code"] == "USD" and i["payment_status"] not in (
-        "paid",
-        "auto-paid",
+    return (
+        q,
+        lambda i: (
+            i["currency_code"] == "USD"
+            and i["payment_status"]
+            not in (
+                "paid",
+                "auto-paid",
+            )
+        ),
     )
 
 
@@ -475,8 +488,9 @@ def test_paging(sb: Sandbox, http: requests.Session, data: Any) -> None:
         ({"per_page": "0"}, 1013, "per_page"),
         ({"per_page": "ten"}, 1013, "per_page"),
         ({"per_page": "-5"}, 1013, "per_page"),
-        ({"page": "0"}, 1014, "page"),
+        ({"page": "-1"}, 1014, "page"),
         ({"page": "1.5"}, 1014, "page"),
+        ({"page": "x"}, 1014, "page"),
     ],
 )
 def test_bad_paging(
@@ -595,12 +609,13 @@ def test_create_with_include_lines_and_given_number(
     [
         ({"create_date": "2024-01-01"}, 422, 1001, "customerid"),
         ({"customerid": 200_001}, 422, 1001, "create_date"),
-        ({"customerid": 200_001, "create_date": "01/02/2024"}, 422, 1004, "create_date"),
-        ({"customerid": "abc", "create_date": "2024-01-01"}, 422, 1004, "customerid"),
+        ({"customerid": 200_001, "create_date": "01/02/2024"}, 422, 1033, "create_date"),
+        ({"customerid": "abc", "create_date": "2024-01-01"}, 422, 1015, "customerid"),
+        ({"customerid": 0, "create_date": "2024-01-01"}, 422, 1004, "customerid"),
         (
             {"customerid": 1, "create_date": "2024-01-01", "lines": [{"qty": "many"}]},
             422,
-            1004,
+            1015,
             "lines[0].qty",
         ),
     ],
@@ -624,10 +639,8 @@ def test_create_validation(
 def test_create_without_invoice_key_or_bad_json(fresh: Sandbox, fhttp: requests.Session) -> None:
     r = fhttp.post(invoices_url(fresh), json={"customerid": 1, "create_date": "2024-01-01"})
     assert r.status_code == 422 and error_of(r)["field"] == "invoice"
-    r = fhttp.post(
-        invoices_url(fresh), data="{nope", headers={"Content-Type": "application/json"}
-    )
-    assert r.status_code == 400 and error_of(r)["errno"] == 1004
+    r = fhttp.post(invoices_url(fresh), data="{nope", headers={"Content-Type": "application/json"})
+    assert r.status_code == 400 and error_of(r)["errno"] == 1005
 
 
 # --------------------------------------------------------------------------- PUT
@@ -733,7 +746,25 @@ def test_put_unknown_lineid(fresh: Sandbox, fhttp: requests.Session) -> None:
     assert fresh.invoices[old["id"]] == old  # atomic: notes not applied either
 
 
-@pytest.mark.parametrize("key", ["amount", "updated", "taxNumber1", "taxNumber2"])
+@pytest.mark.parametrize("key", ["amount", "updated", "invoiceid", "compounded_tax", "taskno"])
+def test_put_computed_line_keys_are_ignored(
+    fresh: Sandbox, fhttp: requests.Session, key: str
+) -> None:
+    """Only taxNumber1/2 have evidence of a rejection; other read-only line keys (which the
+    Node SDK sends back) are ignored, the line keeps its computed values."""
+    old = _pick(fresh, lambda i: len(i["lines"]) >= 2)
+    lines = [{"lineid": ln["lineid"]} for ln in old["lines"]]
+    lines[1][key] = {"amount": "1.00", "code": "XXX"} if key == "amount" else 77
+    r = fhttp.put(
+        invoices_url(fresh, old["id"]), json={"invoice": {"po_number": "X", "lines": lines}}
+    )
+    assert r.status_code == 200
+    new = fresh.invoices[old["id"]]
+    assert new["po_number"] == "X"
+    assert new["lines"][1][key] == (old["lines"][1][key] if key != "updated" else new["updated"])
+
+
+@pytest.mark.parametrize("key", ["taxNumber1", "taxNumber2"])
 def test_put_read_only_line_keys(fresh: Sandbox, fhttp: requests.Session, key: str) -> None:
     old = _pick(fresh, lambda i: len(i["lines"]) >= 2)
     lines = [{"lineid": ln["lineid"]} for ln in old["lines"]]
@@ -806,13 +837,12 @@ def test_put_bodies(fresh: Sandbox, fhttp: requests.Session) -> None:
 
 def test_put_customer_change_denormalises(fresh: Sandbox, fhttp: requests.Session) -> None:
     old = _pick(fresh, lambda i: True)
-    other = next(c for c in fresh.store.customers.values() if c["customerid"] != old["customerid"])
-    r = fhttp.put(
-        invoices_url(fresh, old["id"]), json={"invoice": {"customerid": other["customerid"]}}
-    )
+    other = next(c for c in fresh.store.customers.values() if c["id"] != old["customerid"])
+    r = fhttp.put(invoices_url(fresh, old["id"]), json={"invoice": {"customerid": other["id"]}})
     inv = r.json()["response"]["result"]["invoice"]
-    assert inv["customerid"] == other["customerid"]
+    assert inv["customerid"] == other["id"]
     assert inv["organization"] == inv["current_organization"] == other["organization"]
+    assert (inv["street"], inv["city"]) == (other["p_street"], other["p_city"])
 
 
 # --------------------------------------------------------------------------- DELETE
@@ -912,9 +942,7 @@ def test_token_errors(fresh: Sandbox) -> None:
 
 def test_authorization_code_grant(fresh: Sandbox) -> None:
     code = fresh.authorization_code()
-    r = _token(
-        fresh, grant_type="authorization_code", code=code, redirect_uri=fresh.redirect_uri
-    )
+    r = _token(fresh, grant_type="authorization_code", code=code, redirect_uri=fresh.redirect_uri)
     assert r.status_code == 200 and r.json()["access_token"]
     again = _token(
         fresh, grant_type="authorization_code", code=code, redirect_uri=fresh.redirect_uri
@@ -979,6 +1007,9 @@ def test_fail_next_bodies(fresh: Sandbox, fhttp: requests.Session) -> None:
     assert r.status_code == 502 and r.text == "Bad gateway"
     assert r.headers["Content-Type"].startswith("text/plain")
     r = fhttp.get(invoices_url(fresh))
+    assert r.status_code == 401 and error_of(r)["errno"] == 1003
+    fresh.fail_next(401)
+    r = fhttp.get(f"{fresh.url}/auth/api/v1/users/me")
     assert r.status_code == 401 and r.json()["error"] == "unauthenticated"
 
 

@@ -42,10 +42,10 @@ def run(cfg: Config) -> Section:
     rows = wire_invoices(cfg.hydrate_n)
     payload = json.dumps(rows).encode()
     rows = json.loads(payload)  # fresh dicts, as a response would hold them
-    field_names = list(Invoice._fields)
-    line_names = list(InvoiceLine._fields)
-    wire_names = [spec.wire for spec in Invoice._fields.values()]
-    line_wire_names = [spec.wire for spec in InvoiceLine._fields.values()]
+    field_names = list(Invoice._meta.fields)
+    line_names = list(InvoiceLine._meta.fields)
+    wire_names = [spec.wire for spec in Invoice._meta.fields.values()]
+    line_wire_names = [spec.wire for spec in InvoiceLine._meta.fields.values()]
     from_wire = Invoice.from_wire
 
     def ours() -> list[Any]:

@@ -8,10 +8,11 @@ See README.rst for the tour.
 
 import logging
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 logging.getLogger("freshbooks_orm").addHandler(logging.NullHandler())
 
+from . import registry  # noqa: E402
 from .auth import authorization_url, exchange_code  # noqa: E402
 from .errors import (  # noqa: E402
     AuthenticationError,
@@ -35,8 +36,17 @@ from .errors import (  # noqa: E402
     UsageError,
     ValidationError,
 )
-from .invoices import V3_STATUSES, Invoice, InvoiceLine, InvoiceStatus, VisState  # noqa: E402
+from .invoices import V3_STATUSES, Invoice, InvoiceLine, InvoiceStatus  # noqa: E402
 from .queryset import QuerySet  # noqa: E402
+from .resources.common import VisState  # noqa: E402
+from .resources.credit_notes import CreditNote, CreditNoteLine  # noqa: E402
+from .resources.customers import Contact, Customer  # noqa: E402
+from .resources.estimates import Estimate, EstimateLine, EstimateStatus  # noqa: E402
+from .resources.expenses import Expense, ExpenseCategory, ExpenseStatus  # noqa: E402
+from .resources.items import Item  # noqa: E402
+from .resources.payments import Payment  # noqa: E402
+from .resources.recurring_profiles import RecurringProfile, RecurringProfileLine  # noqa: E402
+from .resources.taxes import Tax  # noqa: E402
 from .tokens import FileTokenStore, LockingTokenStore, TokenStore  # noqa: E402
 from .transport import Client, RetryPolicy, configure  # noqa: E402
 from .types import Money  # noqa: E402
@@ -47,6 +57,16 @@ __all__ = [
     "Client",
     "ConfigurationError",
     "ConflictError",
+    "Contact",
+    "CreditNote",
+    "CreditNoteLine",
+    "Customer",
+    "Estimate",
+    "EstimateLine",
+    "EstimateStatus",
+    "Expense",
+    "ExpenseCategory",
+    "ExpenseStatus",
     "FieldValueError",
     "FileTokenStore",
     "FreshBooksError",
@@ -55,17 +75,22 @@ __all__ = [
     "Invoice",
     "InvoiceLine",
     "InvoiceStatus",
+    "Item",
     "LockingTokenStore",
     "MalformedResponseError",
     "Money",
     "MultipleObjectsReturned",
     "NotFound",
+    "Payment",
     "PermissionDenied",
     "QuerySet",
     "RateLimitError",
     "ReadOnlyFieldError",
+    "RecurringProfile",
+    "RecurringProfileLine",
     "RetryPolicy",
     "ServerError",
+    "Tax",
     "TokenStore",
     "TransportError",
     "UncertainWriteError",
@@ -78,4 +103,5 @@ __all__ = [
     "authorization_url",
     "configure",
     "exchange_code",
+    "registry",
 ]

@@ -294,6 +294,9 @@ class TokenManager:
             f"refreshes={self.refresh_count}>"
         )
 
+    def __reduce__(self) -> Any:
+        raise TypeError("a TokenManager cannot be pickled or copied: it holds credentials")
+
     @classmethod
     def from_token(cls, token: Mapping[str, Any], **kw: Any) -> TokenManager:
         """Build from a token response dict (``access_token``, ``refresh_token``, ...)."""

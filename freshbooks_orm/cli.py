@@ -34,7 +34,8 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import unquote
 
-from . import __version__, batch, cli_auth
+from . import batch, cli_auth
+from ._version import __version__
 from .errors import FreshBooksError, known_secrets, redact
 from .errors import UsageError as LibraryUsageError
 from .invoices import Invoice

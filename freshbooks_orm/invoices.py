@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from .model import Model, computed, create_only, lines_of, resource, state, writable
+from .model import Model, computed, create_only, nested, resource, state, writable
 from .query import (
     BoolFilter,
     DateFilter,
@@ -26,6 +26,8 @@ from .query import (
 )
 from .query import encode_decimal as dec
 from .query import encode_int as int_
+from .relations import ToMany, ToOne
+from .resources.common import VIS_STATE, VisState, updated_filters, vis_state_filter
 from .types import (
     BOOL,
     CURRENCY,
@@ -41,6 +43,10 @@ from .types import (
     IntType,
     Money,
 )
+
+if TYPE_CHECKING:
+    from .resources.customers import Customer
+    from .resources.payments import Payment
 
 __all__ = ["V3_STATUSES", "Invoice", "InvoiceLine", "InvoiceStatus", "VisState"]
 
@@ -59,12 +65,6 @@ class InvoiceStatus(enum.IntEnum):
     PARTIAL = 8
 
 
-class VisState(enum.IntEnum):
-    ACTIVE = 0
-    DELETED = 1
-    ARCHIVED = 2
-
-
 #: The reference's v3 status table, in its order.
 V3_STATUSES = (
     "created", "draft", "sent", "viewed", "failed", "retry", "success", "autopaid", "paid",
@@ -80,7 +80,6 @@ INCLUDES = (
 
 _STATUS = EnumType(InvoiceStatus)
 _status = encode_enum(_STATUS)
-_vis = encode_enum(EnumType(VisState))
 
 INVOICE_FILTERS = {
     f.name: f
@@ -105,13 +104,12 @@ INVOICE_FILTERS = {
         EqualsFilter("parentid", int_),
         BoolFilter("paid"),
         BoolFilter("outstanding"),
-        DateFilter("updated_min", doc="updated >= value (day granularity)"),
-        DateFilter("updated_max", doc="updated < value (day granularity)"),
+        *updated_filters(),
         EqualsFilter("item_name", doc="a line name contains"),
         EqualsFilter("item_description", doc="a line description contains"),
         EqualsFilter("projectid", int_),
         EqualsFilter("outstanding_min", dec, doc="outstanding amount > value"),
-        EqualsFilter("vis_state", _vis),
+        vis_state_filter(),
     )
 }
 
@@ -166,16 +164,31 @@ class InvoiceLine(Model):
     taxName2: str | None = writable(STR)
     taxAmount2: Decimal | None = writable(DECIMAL)
 
-    def _line_payload(self) -> dict[str, Any]:
-        payload = super()._line_payload()
+    def to_nested_payload(self) -> dict[str, Any]:
+        payload = super().to_nested_payload()
         if self.type != 1:
             payload.pop("expenseid", None)  # "required when type is 1, otherwise excluded"
         return payload
 
 
-@resource(INVOICE_SPEC, pk="id", repr_fields=("id", "invoice_number", "v3_status", "amount"))
+@resource(
+    INVOICE_SPEC,
+    name="invoices",
+    pk="id",
+    pk_filter="invoiceid",
+    pk_in_filter="invoiceids",
+    concurrency="updated",
+    repr_fields=("id", "invoice_number", "v3_status", "amount"),
+)
 class Invoice(Model):
-    """A FreshBooks invoice. ``Invoice.objects`` is its queryset."""
+    """A FreshBooks invoice. ``Invoice.objects`` is its queryset.
+
+    Relations: ``invoice.customer`` (the ``Customer`` named by ``customerid``, one GET on first
+    access, then cached) and ``invoice.payments`` (a queryset of its payments).
+    """
+
+    customer: ClassVar[ToOne[Customer]] = ToOne("customers", "customerid", embedded=None)
+    payments: ClassVar[ToMany[Payment]] = ToMany("payments", "invoiceid")
 
     # computed (read only)
     invoiceid: int | None = computed(INT)
@@ -241,6 +254,6 @@ class Invoice(Model):
     vat_number: str | None = writable(STR)
     # [?] no documented maximum; a due date must stay a date, so at most 100 years ahead.
     due_offset_days: int | None = writable(IntType(0, 36500))
-    lines: list[InvoiceLine] = lines_of(InvoiceLine)
+    lines: list[InvoiceLine] = nested(InvoiceLine, include="lines")
     # state: changed only by delete(), restore(), archive()
-    vis_state: VisState | None = state(EnumType(VisState))
+    vis_state: VisState | None = state(VIS_STATE)

@@ -1,45 +1,61 @@
-"""The model layer: declared fields, lazy typed parsing, dirty tracking, save and delete.
+"""The model layer: lazy typed parsing, dirty tracking, save, delete; ``@resource`` builds models.
 
-A resource class is an attrs class whose fields are declared with ``computed``, ``create_only``,
-``writable``, ``state`` or ``lines_of``; ``@resource(...)`` turns it into a model.  Objects
-loaded from the API keep the wire dict and parse each field by its declared type on first
-access (so loading a page costs almost nothing), and know which fields changed since:
+A resource class is an attrs class whose fields are declared with the specifiers of
+``freshbooks_orm.fields`` (``computed``, ``create_only``, ``writable``, ``state``, ``nested``);
+``@resource(...)`` turns it into a model, gives it its ``_meta`` (``freshbooks_orm.options``)
+and registers it by name.  Objects loaded from the API keep the wire dict and parse each field
+by its declared type on first access (so loading a page costs almost nothing), and know which
+fields changed since:
 
 * a field is dirty when its value differs from what the server sent (setting an equal value is
   not a change);
-* ``lines`` is dirty when any line changed in place, or lines were added, removed, reordered or
-  replaced: the current lines are compared with a snapshot taken when they were loaded.
+* a nested list (``lines``, ``contacts``, ...) is dirty when any item changed in place, or items
+  were added, removed, reordered or replaced: the current items are compared with a snapshot
+  taken when they were loaded.
 
-``save()`` sends only dirty fields, and the full set of lines whenever lines are dirty, because
-FreshBooks deletes any line a PUT leaves out.  ``vis_state`` never travels with field changes:
-FreshBooks applies only ``vis_state`` from a PUT that carries it and silently drops the rest.
+``save()`` sends only dirty fields, and the whole of a nested list whenever it is dirty, because
+FreshBooks deletes any item a PUT leaves out.  State keys (``vis_state``) never travel with
+field changes: FreshBooks applies only the state key of a PUT that carries one and silently
+drops the rest.  What ``delete()``, ``restore()`` and ``archive()`` send is the resource's
+``Lifecycle`` (``_meta.lifecycle``).
 """
 
 from __future__ import annotations
 
 import copy
-import enum
 import functools
 import sys
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, cast
+from typing import Any, ClassVar, TypeVar, cast
 
 import attrs
 
+from . import registry
 from .errors import (
     FreshBooksError,
-    InvalidFieldValue,
     NotFound,
     ReadOnlyFieldError,
     UnknownFieldError,
-    UsageError,
     closest,
-    short_repr,
 )
 from .errors import MultipleObjectsReturned as _MultipleObjectsReturned
-from .query import ResourceSpec
+from .fields import (
+    FieldKind,
+    FieldSpec,
+    LineList,
+    NestedList,
+    coerce_field,
+    computed,
+    create_only,
+    nested,
+    state,
+    writable,
+)
+from .options import HTTP_DELETE, READ_ONLY, VIS_STATE, Lifecycle, Options
+from .query import ResourceSpec, result_of
+from .queryset import QuerySet
+from .relations import Relation
 from .transport import Client, default_client
-from .types import ValueType
 
 if sys.version_info >= (3, 11):
     from typing import dataclass_transform
@@ -47,196 +63,24 @@ else:  # pragma: no cover - Python 3.10
     from typing_extensions import dataclass_transform
 
 
-if TYPE_CHECKING:
-    from .queryset import QuerySet
-
 __all__ = [
     "FieldKind",
     "FieldSpec",
     "LineList",
     "Model",
+    "NestedList",
     "computed",
     "create_only",
-    "lines_of",
+    "nested",
     "resource",
+    "result_of",
     "state",
     "writable",
 ]
 
 M = TypeVar("M", bound="Model")
 #: Keys that switch FreshBooks into "state change" mode, dropping every other key of the PUT.
-STATE_KEYS = frozenset({"vis_state", "ext_vis_state"})
-
-
-class FieldKind(enum.Enum):
-    COMPUTED = "computed by FreshBooks (read-only)"
-    CREATE_ONLY = "writable on create only"
-    WRITABLE = "writable"
-    STATE = "changed only by delete(), restore() and archive()"
-
-
-@attrs.frozen
-class FieldSpec:
-    name: str
-    type: ValueType[Any]
-    kind: FieldKind
-    wire: str
-
-    @property
-    def sendable(self) -> bool:
-        return self.kind in (FieldKind.WRITABLE, FieldKind.CREATE_ONLY)
-
-
-# --- field specifiers ----------
-
-
-def _coerce(type_: ValueType[Any], label: str, value: Any) -> Any:
-    """``type_.coerce(value)``, or ``InvalidFieldValue`` naming the field and the value."""
-    try:
-        return type_.coerce(value)
-    except UsageError:  # already says what is wrong (a line's own field, an unknown name)
-        raise
-    except (TypeError, ValueError, ArithmeticError) as exc:
-        raise InvalidFieldValue(f"bad value for {label}: {exc}") from None
-
-
-def _optional(type_: ValueType[Any], label: list[str]) -> Callable[[Any], Any]:
-    def convert(value: Any) -> Any:
-        return None if value is None else _coerce(type_, label[0], value)
-
-    return convert
-
-
-def _field(type_: ValueType[Any], kind: FieldKind, wire: str | None, init: bool) -> Any:
-    label = ["a field"]  # "Invoice.create_date" once @resource knows the class and the name
-    return attrs.field(
-        default=None,
-        init=init,
-        converter=_optional(type_, label),
-        metadata={"fb": (type_, kind, wire), "fb_label": label},
-    )
-
-
-def computed(
-    type_: ValueType[Any],
-    *,
-    wire: str | None = None,
-    init: Literal[False] = False,
-    default: Any = None,
-) -> Any:
-    """A field FreshBooks computes; assigning it raises ``ReadOnlyFieldError``."""
-    return _field(type_, FieldKind.COMPUTED, wire, init=False)
-
-
-def create_only(type_: ValueType[Any], *, wire: str | None = None, default: Any = None) -> Any:
-    """A field that may be set on a new object only."""
-    return _field(type_, FieldKind.CREATE_ONLY, wire, init=True)
-
-
-def writable(type_: ValueType[Any], *, wire: str | None = None, default: Any = None) -> Any:
-    """A field ``save()`` sends when it changed."""
-    return _field(type_, FieldKind.WRITABLE, wire, init=True)
-
-
-def state(
-    type_: ValueType[Any],
-    *,
-    wire: str | None = None,
-    init: Literal[False] = False,
-    default: Any = None,
-) -> Any:
-    """A state field (``vis_state``): readable, changed only through its own methods."""
-    return _field(type_, FieldKind.STATE, wire, init=False)
-
-
-class LineList(list):  # type: ignore[type-arg]
-    """The list of an object's lines; coerces dicts to line objects as they are added."""
-
-    line_cls: ClassVar[type[Model]]
-
-    def __init__(self, items: Iterable[Any] = ()) -> None:
-        super().__init__(self._coerce(item) for item in items)
-
-    def _coerce(self, item: Any) -> Any:
-        if isinstance(item, self.line_cls):
-            return item
-        if isinstance(item, dict):
-            return self.line_cls(**item)
-        raise InvalidFieldValue(
-            f"a line must be a {self.line_cls.__name__} or a dict, got {short_repr(item)}"
-        )
-
-    def append(self, item: Any) -> None:
-        super().append(self._coerce(item))
-
-    def insert(self, index: Any, item: Any) -> None:
-        super().insert(index, self._coerce(item))
-
-    def extend(self, items: Iterable[Any]) -> None:
-        # Every item is checked before the list changes: a bad third item must not leave the
-        # first two appended, or a retry would add them twice.
-        super().extend([self._coerce(item) for item in items])
-
-    def __setitem__(self, index: Any, value: Any) -> None:
-        if isinstance(index, slice):
-            super().__setitem__(index, [self._coerce(v) for v in value])
-        else:
-            super().__setitem__(index, self._coerce(value))
-
-    def __iadd__(self, items: Iterable[Any]) -> LineList:  # type: ignore[misc]
-        self.extend(items)
-        return self
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # The list class is made per line class (``InvoiceLineList``), so it is found again
-        # through its line class, which pickle can name.
-        return (_rebuild_lines, (self.line_cls, list(self)))
-
-
-_LINE_LISTS: dict[type[Model], type[LineList]] = {}
-
-
-def line_list_class(line_cls: type[Model]) -> type[LineList]:
-    """The list class holding ``line_cls`` lines (one per line class, e.g. ``InvoiceLineList``)."""
-    list_cls = _LINE_LISTS.get(line_cls)
-    if list_cls is None:
-        namespace = {"line_cls": line_cls, "__module__": line_cls.__module__}
-        list_cls = _LINE_LISTS.setdefault(
-            line_cls, type(f"{line_cls.__name__}List", (LineList,), namespace)
-        )
-    return list_cls
-
-
-def _rebuild_lines(line_cls: type[Model], items: list[Any]) -> LineList:
-    return line_list_class(line_cls)(items)
-
-
-class _LinesType(ValueType[LineList]):
-    name = "lines"
-
-    def __init__(self, list_cls: type[LineList]) -> None:
-        self.list_cls = list_cls
-
-    def parse(self, raw: Any) -> LineList:
-        from_wire = self.list_cls.line_cls.from_wire
-        return self.list_cls([from_wire(item) for item in raw or ()])
-
-    def coerce(self, value: Any) -> LineList:
-        if isinstance(value, (str, bytes, dict)) or not isinstance(value, Iterable):
-            raise TypeError(f"lines must be a list of lines, got {value!r}")
-        return self.list_cls(value)
-
-
-def lines_of(line_cls: type[Model], *, factory: Callable[[], Any] = list) -> Any:
-    """The ``lines`` field: a list of ``line_cls``, loaded on first access when not included."""
-    list_cls = line_list_class(line_cls)
-    lines_type = _LinesType(list_cls)
-    label = ["lines"]
-    return attrs.field(
-        factory=list_cls,
-        converter=lambda value: _coerce(lines_type, label[0], value),
-        metadata={"fb": (lines_type, FieldKind.WRITABLE, None), "fb_label": label},
-    )
+STATE_KEYS = VIS_STATE.alone
 
 
 # --- lazy descriptors ----------
@@ -265,24 +109,35 @@ class _Lazy:
         return value
 
 
-class _LazyLines(_Lazy):
-    __slots__ = ()
+class _LazyNested(_Lazy):
+    """A nested list: fetched with its ``include[]`` on first access when the row lacks it."""
+
+    __slots__ = ("include",)
+
+    def __init__(self, spec: FieldSpec) -> None:
+        super().__init__(spec)
+        self.include = spec.include
 
     def __get__(self, obj: Any, owner: Any = None) -> Any:
         if obj is None:
             return self
         d = obj.__dict__
         raw = d["_raw"]
-        if "lines" not in raw:
-            raw["lines"] = obj._fetch_lines() if obj.pk is not None else []
-        lines = cast(LineList, self.parse(raw["lines"]))
-        d[self.name] = lines
-        d["_lines_snapshot"] = [line._state() for line in lines]
-        return lines
+        if self.wire not in raw:
+            # A saved object's list is never assumed empty: saving an edit of a wrong baseline
+            # would delete the items the server has.  One GET (with the include, if needed).
+            if obj.pk is not None and obj._meta.resource is not None:
+                raw[self.wire] = obj._fetch_nested(self.include, self.wire)
+            else:
+                raw[self.wire] = []
+        items = cast(NestedList, self.parse(raw[self.wire]))
+        d[self.name] = items
+        d.setdefault("_snapshots", {})[self.name] = [item._state() for item in items]
+        return items
 
 
 def _on_setattr(instance: Model, attribute: attrs.Attribute[Any], value: Any) -> Any:
-    spec = instance._fields.get(attribute.name)
+    spec = instance._meta.fields.get(attribute.name)
     if spec is None:
         return value
     cls_name = type(instance).__name__
@@ -298,7 +153,7 @@ def _on_setattr(instance: Model, attribute: attrs.Attribute[Any], value: Any) ->
             f"{cls_name}.{spec.name} can only be set when creating; this {cls_name} is saved"
         )
     if value is not None:
-        value = _coerce(spec.type, f"{cls_name}.{spec.name}", value)
+        value = coerce_field(spec.type, f"{cls_name}.{spec.name}", value)
     d = instance.__dict__
     d["_touched"] = d.get("_touched", frozenset()) | {spec.name}
     return value
@@ -313,26 +168,26 @@ class _Objects:
     def __get__(self, obj: Any, owner: type[M]) -> QuerySet[M]:
         if obj is not None:
             raise AttributeError("objects is reachable from the class, not from instances")
-        from .queryset import QuerySet
-
         return QuerySet(owner)
 
 
 class Model:
-    """Behaviour shared by every resource; resources themselves are declarations."""
+    """Behaviour shared by every resource; resources themselves are declarations.
 
+    Everything about a model class is in ``Model._meta`` (see ``freshbooks_orm.options``).
+    """
+
+    _meta: ClassVar[Options]
+    # Deprecated aliases of ``_meta`` attributes, kept for code written against 0.1.
     _resource: ClassVar[ResourceSpec | None] = None
     _fields: ClassVar[dict[str, FieldSpec]] = {}
-    _wire_names: ClassVar[frozenset[str]] = frozenset()
-    _sendable_names: ClassVar[tuple[str, ...]] = ()
     _pk_name: ClassVar[str] = "id"
-    _repr_fields: ClassVar[tuple[str, ...]] = ()
     DoesNotExist: ClassVar[type[NotFound]] = NotFound
     MultipleObjectsReturned: ClassVar[type[_MultipleObjectsReturned]] = _MultipleObjectsReturned
     objects: ClassVar[_Objects] = _Objects()
 
     # per-instance private state lives in __dict__: _raw (the wire dict), _client, _touched,
-    # _lines_snapshot
+    # _snapshots (nested lists as loaded), _related (cached related objects)
     def __attrs_post_init__(self) -> None:
         d = self.__dict__
         d["_raw"] = {}
@@ -351,7 +206,7 @@ class Model:
 
     @property
     def pk(self) -> Any:
-        return getattr(self, self._pk_name)
+        return getattr(self, self._meta.pk)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Model) or type(other) is not type(self):
@@ -364,7 +219,7 @@ class Model:
         return hash((type(self), self.pk)) if self.pk is not None else id(self)
 
     def __repr__(self) -> str:
-        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._repr_fields)
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._meta.repr_fields)
         return f"{type(self).__name__}({shown})"
 
     # --- pickling and copying ----------------------------------------------------------------
@@ -404,15 +259,16 @@ class Model:
     @property
     def extra(self) -> dict[str, Any]:
         """Keys the server sent that this model does not declare; kept, never sent back."""
-        return {k: v for k, v in self.__dict__["_raw"].items() if k not in self._wire_names}
+        wire_names = self._meta.wire_names
+        return {k: v for k, v in self.__dict__["_raw"].items() if k not in wire_names}
 
     def _original(self, name: str) -> Any:
-        spec = self._fields[name]
+        spec = self._meta.fields[name]
         return spec.type.parse(self.__dict__["_raw"].get(spec.wire))
 
     def _state(self) -> tuple[Any, ...]:
-        """The values that decide whether this object, as a line of another, changed."""
-        return (self.pk, *[getattr(self, name) for name in self._sendable_names])
+        """The values that decide whether this object, as an item of a nested list, changed."""
+        return (self.pk, *[getattr(self, name) for name in self._meta.sendable_names])
 
     # --- dirty tracking --------------------------------------------------------------------------
 
@@ -420,21 +276,25 @@ class Model:
     def dirty_fields(self) -> frozenset[str]:
         """Names of the fields ``save()`` would send."""
         d = self.__dict__
+        meta = self._meta
         if self.pk is None:
             return frozenset(
                 name
-                for name, spec in self._fields.items()
+                for name, spec in meta.fields.items()
                 if spec.sendable and d.get(name) not in (None, [])
             )
+        nested = meta.nested
         dirty = {
             name
             for name in d.get("_touched", ())
-            if name != "lines" and d[name] != self._original(name)
+            if name not in nested and d[name] != self._original(name)
         }
-        if "lines" in d:
-            snapshot = d.get("_lines_snapshot")
-            if snapshot is None or [line._state() for line in d["lines"]] != snapshot:
-                dirty.add("lines")
+        snapshots = d.get("_snapshots", {})
+        for name in nested:
+            if name in d:
+                snapshot = snapshots.get(name)
+                if snapshot is None or [item._state() for item in d[name]] != snapshot:
+                    dirty.add(name)
         return frozenset(dirty)
 
     @property
@@ -444,26 +304,28 @@ class Model:
     def to_payload(self, names: Iterable[str] | None = None) -> dict[str, Any]:
         """The wire dict ``save()`` would send: the dirty fields, or ``names``."""
         out: dict[str, Any] = {}
+        fields = self._meta.fields
         for name in self.dirty_fields if names is None else names:
-            spec = self._fields[name]
-            value = getattr(self, name)
-            if name == "lines":
-                out["lines"] = [line._line_payload() for line in value]
-            else:
-                out[spec.wire] = spec.type.to_wire(value)
-        leaked = STATE_KEYS.intersection(out) | {k for k in out if k.startswith("action_")}
+            spec = fields[name]
+            out[spec.wire] = spec.type.to_wire(getattr(self, name))
+        travels_alone = self._meta.lifecycle.travels_alone
+        leaked = sorted(k for k in out if travels_alone(k))
         if leaked:  # pragma: no cover - STATE fields cannot be assigned; a defensive last line
-            raise AssertionError(f"refusing to send {sorted(leaked)} together with field changes")
+            raise AssertionError(f"refusing to send {leaked} together with field changes")
         return out
 
-    def _line_payload(self) -> dict[str, Any]:
-        """This object as one entry of its parent's ``lines``: its id and writable fields."""
+    def to_nested_payload(self) -> dict[str, Any]:
+        """This object as one item of its parent's nested list: its id and writable fields.
+
+        Sub-object models override it to drop keys the API refuses in some cases.
+        """
         d = self.__dict__
+        meta = self._meta
         touched = d.get("_touched", frozenset())
         out: dict[str, Any] = {}
         if self.pk is not None:
-            out[self._fields[self._pk_name].wire] = self.pk
-        for name, spec in self._fields.items():
+            out[meta.fields[meta.pk].wire] = self.pk
+        for name, spec in meta.fields.items():
             if not spec.sendable:
                 continue
             value = getattr(self, name)
@@ -471,14 +333,17 @@ class Model:
                 out[spec.wire] = spec.type.to_wire(value)
         return out
 
+    def _line_payload(self) -> dict[str, Any]:  # the 0.1 name, kept for compatibility
+        return self.to_nested_payload()
+
     def to_dict(self) -> dict[str, Any]:
-        """Every declared field in wire form (lines only when loaded), for display and export."""
+        """Every declared field in wire form (nested lists only when loaded), for display."""
         d = self.__dict__
         out: dict[str, Any] = {}
-        for name, spec in self._fields.items():
-            if name == "lines":
-                if "lines" in d or "lines" in d["_raw"]:
-                    out["lines"] = [line.to_dict() for line in getattr(self, name)]
+        for name, spec in self._meta.fields.items():
+            if spec.is_nested:
+                if name in d or spec.wire in d["_raw"]:
+                    out[spec.wire] = [item.to_dict() for item in getattr(self, name)]
                 continue
             out[spec.wire] = spec.type.to_wire(getattr(self, name))
         return out
@@ -489,18 +354,26 @@ class Model:
         return using or self.__dict__.get("_client") or default_client()
 
     def _spec(self) -> ResourceSpec:
-        spec = self._resource
+        spec = self._meta.resource
         if spec is None:
             raise TypeError(f"{type(self).__name__} is not saved on its own; save its parent")
+        return spec
+
+    def _writable(self, action: str) -> ResourceSpec:
+        spec = self._spec()
+        if self._meta.read_only:
+            raise TypeError(
+                f"{type(self).__name__} is read-only: the FreshBooks API cannot {action} it"
+            )
         return spec
 
     def _detail(self, client: Client) -> str:
         return self._spec().detail_path(client.account_id, self.pk)
 
-    def _get_wire(self, client: Client, *, lines: bool) -> dict[str, Any]:
-        params = [("include[]", "lines")] if lines else None
+    def _get_wire(self, client: Client, *, includes: Iterable[str] = ()) -> dict[str, Any]:
+        params = [("include[]", name) for name in includes] or None
         body = client.request("GET", self._detail(client), params=params)
-        result = result_of(body, self._spec().single_key)
+        result = self._spec().result(body)
         if result is None:
             raise FreshBooksError(
                 f"GET {self._detail(client)} answered without a {self._spec().single_key}",
@@ -508,23 +381,37 @@ class Model:
             )
         return result
 
-    def _fetch_lines(self) -> list[dict[str, Any]]:
+    def _fetch_nested(self, include: str | None, wire: str) -> list[dict[str, Any]]:
         client = self._client_for(None)
-        return list(self._get_wire(client, lines=True).get("lines") or [])
+        includes = () if include is None else (include,)
+        return list(self._get_wire(client, includes=includes).get(wire) or [])
 
-    def _absorb(self, wire: dict[str, Any], *, lines_sent: bool, keep_dirty: bool) -> None:
-        """Take the server's state; keep unsaved changes when ``keep_dirty``."""
+    def _loaded_nested(self) -> tuple[str, ...]:
         d = self.__dict__
+        return tuple(
+            name for name, spec in self._meta.nested.items() if name in d or spec.wire in d["_raw"]
+        )
+
+    def _absorb(self, wire: dict[str, Any], *, sent: Iterable[str], keep_dirty: bool) -> None:
+        """Take the server's state; keep unsaved changes when ``keep_dirty``.
+
+        ``sent`` names the nested lists the request asked for or wrote: the others, untouched
+        by it, keep the items already loaded.
+        """
+        d = self.__dict__
+        meta = self._meta
         old_raw = d["_raw"]
         new_raw = dict(wire)
-        if "lines" not in new_raw and not lines_sent and "lines" in old_raw:
-            new_raw["lines"] = old_raw["lines"]  # lines untouched by this write: still right
+        sent = set(sent)
+        for name, spec in meta.nested.items():
+            if spec.wire not in new_raw and name not in sent and spec.wire in old_raw:
+                new_raw[spec.wire] = old_raw[spec.wire]
         keep = self.dirty_fields if keep_dirty and self.pk is not None else frozenset()
-        for name in self._fields:
+        for name in meta.fields:
             if name not in keep:
                 d.pop(name, None)
-        if "lines" not in keep:
-            d.pop("_lines_snapshot", None)
+        snapshots = d.get("_snapshots", {})
+        d["_snapshots"] = {k: v for k, v in snapshots.items() if k in keep}
         d["_touched"] = frozenset(keep)
         d["_raw"] = new_raw
 
@@ -535,13 +422,16 @@ class Model:
         clean; on failure it keeps its changes and raises.
         """
         client = self._client_for(using)
-        spec = self._spec()
+        spec = self._writable("create or update")
+        payload = self.to_payload()
+        sent_nested = [
+            name for name in self._meta.nested if self._meta.fields[name].wire in payload
+        ]
         if self.pk is None:
-            payload = self.to_payload()
             body = client.request(
                 "POST", spec.list_path(client.account_id), json={spec.single_key: payload}
             )
-            result = result_of(body, spec.single_key)
+            result = spec.result(body)
             if result is None:
                 raise FreshBooksError(
                     f"POST {spec.list_path(client.account_id)} answered without the created "
@@ -549,61 +439,72 @@ class Model:
                     body=body,
                 )
         else:
-            payload = self.to_payload()
             if not payload:
                 return
             body = client.request("PUT", self._detail(client), json={spec.single_key: payload})
-            result = result_of(body, spec.single_key)
+            result = spec.result(body)
             if result is None:  # a 2xx without the object: read it back
-                result = self._get_wire(client, lines="lines" in payload)
-        self._absorb(result, lines_sent="lines" in payload, keep_dirty=False)
+                result = self._get_wire(client, includes=self._meta.includes_for(sent_nested))
+        self._absorb(result, sent=sent_nested, keep_dirty=False)
         self.__dict__["_client"] = client
 
-    def _set_state(self, value: int, using: Client | None) -> None:
-        spec = self._spec()
-        state_field = next((s for s in self._fields.values() if s.kind is FieldKind.STATE), None)
-        if state_field is None:  # pragma: no cover - every resource with a path declares one
-            raise TypeError(f"{type(self).__name__} has no state field")
+    def _set_state(self, value: int | None, action: str, using: Client | None) -> None:
+        spec = self._writable(action)
+        lifecycle = self._meta.lifecycle
+        if lifecycle.state is None or value is None:
+            raise TypeError(
+                f"{type(self).__name__} cannot be {action}d through the API "
+                f"(delete: {lifecycle.delete_style})"
+            )
         if self.pk is None:
             raise ValueError(f"this {type(self).__name__} is not saved yet")
         client = self._client_for(using)
         body = client.request(
-            "PUT", self._detail(client), json={spec.single_key: {state_field.wire: value}}
+            "PUT", self._detail(client), json={spec.single_key: {lifecycle.state: value}}
         )
-        result = result_of(body, spec.single_key)
+        result = spec.result(body)
         wire = dict(self.__dict__["_raw"]) if result is None else result
-        wire[state_field.wire] = value if result is None else result.get(state_field.wire, value)
-        self._absorb(wire, lines_sent=False, keep_dirty=True)
+        wire[lifecycle.state] = value if result is None else result.get(lifecycle.state, value)
+        self._absorb(wire, sent=(), keep_dirty=True)
         self.__dict__["_client"] = client
 
     def delete(self, using: Client | None = None) -> None:
-        """Soft-delete: ``PUT {"vis_state": 1}`` and nothing else. Unsaved changes stay unsaved."""
-        self._set_state(1, using)
+        """Delete, as the resource's lifecycle says (``_meta.lifecycle.delete_style``).
+
+        Most resources are soft-deleted with ``PUT {"vis_state": 1}`` and nothing else; some
+        (taxes, estimates) with an HTTP DELETE.  Unsaved changes stay unsaved.
+        """
+        lifecycle = self._meta.lifecycle
+        if not lifecycle.http_delete:
+            self._set_state(lifecycle.deleted, "delete", using)
+            return
+        self._writable("delete")
+        if self.pk is None:
+            raise ValueError(f"this {type(self).__name__} is not saved yet")
+        client = self._client_for(using)
+        client.request("DELETE", self._detail(client))
+        if lifecycle.state is not None and lifecycle.deleted is not None:
+            wire = dict(self.__dict__["_raw"])
+            wire[lifecycle.state] = lifecycle.deleted
+            self._absorb(wire, sent=(), keep_dirty=True)
+        self.__dict__["_client"] = client
 
     def restore(self, using: Client | None = None) -> None:
         """Undelete or unarchive: ``PUT {"vis_state": 0}``."""
-        self._set_state(0, using)
+        self._set_state(self._meta.lifecycle.active, "restore", using)
 
     def archive(self, using: Client | None = None) -> None:
         """Archive: ``PUT {"vis_state": 2}``."""
-        self._set_state(2, using)
+        self._set_state(self._meta.lifecycle.archived, "archive", using)
 
     def refresh(self, using: Client | None = None) -> None:
         """Reload from the server, dropping unsaved changes."""
         client = self._client_for(using)
-        lines_loaded = "lines" in self.__dict__ or "lines" in self.__dict__["_raw"]
-        wire = self._get_wire(client, lines=lines_loaded)
-        self._absorb(wire, lines_sent=True, keep_dirty=False)
+        loaded = self._loaded_nested()
+        wire = self._get_wire(client, includes=self._meta.includes_for(loaded))
+        self._absorb(wire, sent=loaded, keep_dirty=False)
+        self.__dict__.pop("_related", None)
         self.__dict__["_client"] = client
-
-
-def result_of(body: Any, key: str) -> dict[str, Any] | None:
-    """The object of a single-resource answer (``response.result.<key>``), or None."""
-    try:
-        result = body["response"]["result"][key]
-    except (KeyError, TypeError):
-        return None
-    return result if isinstance(result, dict) else None
 
 
 def _unknown_field(cls: type[Model], name: str, choices: Iterable[str]) -> UnknownFieldError:
@@ -611,7 +512,7 @@ def _unknown_field(cls: type[Model], name: str, choices: Iterable[str]) -> Unkno
     did_you_mean = f" Did you mean {hint!r}?" if hint else ""
     return UnknownFieldError(
         f"{cls.__name__} has no field {name!r}.{did_you_mean} "
-        f"Fields: {', '.join(sorted(cls._fields))}."
+        f"Fields: {', '.join(sorted(cls._meta.fields))}."
     )
 
 
@@ -626,7 +527,7 @@ def _guard_attributes(cls: type[M]) -> None:
 
     def __setattr__(self: Any, name: str, value: Any) -> None:
         if not name.startswith("_") and not hasattr(type(self), name):
-            raise _unknown_field(type(self), name, type(self)._fields)
+            raise _unknown_field(type(self), name, type(self)._meta.fields)
         attrs_setattr(self, name, value)
 
     cls.__setattr__ = __setattr__  # type: ignore[method-assign]
@@ -639,7 +540,7 @@ def _guard_init(cls: type[M]) -> None:
 
     @functools.wraps(attrs_init)
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        fields = type(self)._fields
+        fields = type(self)._meta.fields
         for name in kwargs:
             spec = fields.get(name)
             if spec is None:
@@ -656,15 +557,31 @@ def _guard_init(cls: type[M]) -> None:
 
 @dataclass_transform(
     kw_only_default=True,
-    field_specifiers=(computed, create_only, writable, state, lines_of),
+    field_specifiers=(computed, create_only, writable, state, nested),
 )
 def resource(
     spec: ResourceSpec | None = None,
     *,
+    name: str | None = None,
     pk: str = "id",
+    pk_filter: str | None = None,
+    pk_in_filter: str | None = None,
+    concurrency: str | None = None,
+    lifecycle: Lifecycle | None = None,
+    read_only: bool = False,
     repr_fields: tuple[str, ...] = (),
+    register: bool = True,
 ) -> Callable[[type[M]], type[M]]:
-    """Turn a class of field declarations into a model (an attrs class with lazy fields)."""
+    """Turn a class of field declarations into a model (an attrs class with lazy fields).
+
+    ``spec`` (a ``ResourceSpec``: path, envelope keys, filters, lookups, includes, sorts) makes
+    it a resource of its own, registered as ``name``; without it the class is a sub-object
+    (an invoice line).  ``pk_filter``/``pk_in_filter`` name the Equals and In filters on the
+    primary key; ``concurrency`` the wire key that moves on every change (``"updated"``);
+    ``lifecycle`` what delete/restore/archive send (default: ``vis_state`` when a state field
+    is declared, else an HTTP DELETE; ``read_only=True``: no writes at all).
+    ``register=False`` keeps the class out of the registry (for tests).
+    """
 
     def build(cls: type[M]) -> type[M]:
         cls = attrs.define(
@@ -675,18 +592,43 @@ def resource(
             meta = attribute.metadata.get("fb")
             if meta is None:
                 continue
-            type_, kind, wire = meta
+            type_, kind, wire, include = meta
+            item_model = getattr(type_, "item_model", None)
+            field_spec = FieldSpec(
+                attribute.name, type_, kind, wire or attribute.name, item_model, include
+            )
             attribute.metadata["fb_label"][0] = f"{cls.__name__}.{attribute.name}"
-            field_spec = FieldSpec(attribute.name, type_, kind, wire or attribute.name)
             fields[attribute.name] = field_spec
-            lazy = _LazyLines if attribute.name == "lines" else _Lazy
+            lazy = _LazyNested if field_spec.is_nested else _Lazy
             setattr(cls, attribute.name, lazy(field_spec))
+        relations = {
+            attr: value
+            for klass in reversed(cls.__mro__)
+            for attr, value in vars(klass).items()
+            if isinstance(value, Relation)
+        }
+        has_state = any(f.kind is FieldKind.STATE for f in fields.values())
+        chosen = lifecycle
+        if chosen is None:
+            chosen = READ_ONLY if read_only else (VIS_STATE if has_state else HTTP_DELETE)
+        if spec is not None and name is None:
+            raise TypeError(f"{cls.__name__}: a resource with a path needs a registry name")
+        cls._meta = Options(
+            cls,
+            name=name,
+            resource=spec,
+            fields=fields,
+            pk=pk,
+            pk_filter=pk_filter,
+            pk_in_filter=pk_in_filter,
+            concurrency_field=concurrency,
+            lifecycle=chosen,
+            relations=relations,
+            repr_fields=repr_fields,
+        )
         cls._fields = fields
-        cls._wire_names = frozenset(f.wire for f in fields.values())
-        cls._sendable_names = tuple(name for name, f in fields.items() if f.sendable)
         cls._resource = spec
         cls._pk_name = pk
-        cls._repr_fields = repr_fields or (pk,)
         _guard_attributes(cls)
         _guard_init(cls)
         qualname = cls.__qualname__
@@ -700,6 +642,8 @@ def resource(
             (_MultipleObjectsReturned,),
             {"__module__": cls.__module__, "__qualname__": f"{qualname}.MultipleObjectsReturned"},
         )
+        if spec is not None and register:
+            registry.register(cls)
         return cls
 
     return build

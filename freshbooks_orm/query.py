@@ -27,7 +27,9 @@ __all__ = [
     "InFilter",
     "Query",
     "ResourceSpec",
+    "SearchBoolFilter",
     "encode_currency",
+    "result_of",
 ]
 
 Params = tuple[tuple[str, str], ...]
@@ -146,6 +148,20 @@ class BoolFilter(Filter):
 
 
 @attrs.frozen
+class SearchBoolFilter(Filter):
+    """A true/false filter inside ``search[...]`` (``search[has_receipt]=true``).
+
+    FreshBooks' accounting pages introduce every filter as ``search[<name>]``; their encoding
+    of booleans is undocumented, so ``true``/``false`` is sent, as the reference advises.
+    """
+
+    def pairs(self, value: Any) -> Params:
+        if not isinstance(value, bool):
+            raise ValueError(f"expected True or False, got {value!r}")
+        return ((f"search[{self.name}]", "true" if value else "false"),)
+
+
+@attrs.frozen
 class ResourceSpec:
     """What a resource declares for querying: its path, envelope keys, filters, includes, sorts."""
 
@@ -158,6 +174,16 @@ class ResourceSpec:
     includes: tuple[str, ...] = ()
     sorts: Mapping[str, str] = attrs.field(factory=dict)  # order_by argument -> sort value
     max_per_page: int = 100
+    #: other keys a single answer may use for the object (credit notes: ``credit_notes``)
+    read_keys: tuple[str, ...] = ()
+
+    def result(self, body: Any) -> dict[str, Any] | None:
+        """The object of a single answer (``response.result.<single_key>``), or None."""
+        for key in (self.single_key, *self.read_keys):
+            found = result_of(body, key)
+            if found is not None:
+                return found
+        return None
 
     def resolve(self, name: str) -> Filter:
         """Return the filter for a filter or lookup name, or raise ``UnknownFilterError``."""
@@ -178,6 +204,15 @@ class ResourceSpec:
 
     def detail_path(self, account_id: str, pk: int | str) -> str:
         return f"{self.list_path(account_id)}/{quote(str(pk), safe='')}"
+
+
+def result_of(body: Any, key: str) -> dict[str, Any] | None:
+    """The object of a single-resource answer (``response.result.<key>``), or None."""
+    try:
+        result = body["response"]["result"][key]
+    except (KeyError, TypeError):
+        return None
+    return result if isinstance(result, dict) else None
 
 
 @attrs.frozen

@@ -26,8 +26,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import attrs
 
-from .errors import FreshBooksError, InvalidFilterValue, NotFound, short_repr
-from .model import result_of
+from .errors import FreshBooksError, InvalidFilterValue, NotFound, closest, short_repr
 from .query import Query, ResourceSpec, page_window
 from .transport import Client, default_client
 from .types import to_int
@@ -39,7 +38,6 @@ if TYPE_CHECKING:
 __all__ = ["QuerySet"]
 
 M = TypeVar("M", bound="Model")
-PK_LOOKUPS = ("pk", "id", "invoiceid")
 
 
 class QuerySet(Generic[M]):
@@ -51,6 +49,7 @@ class QuerySet(Generic[M]):
         self._client = client
         self._low = 0
         self._high: int | None = None
+        self._related: tuple[str, ...] = ()
         self._cache: list[M] | None = None
 
     def __repr__(self) -> str:
@@ -96,6 +95,7 @@ class QuerySet(Generic[M]):
     def _clone(self, query: Query | None = None, client: Client | None = None) -> QuerySet[M]:
         qs: QuerySet[M] = QuerySet(self.model, query or self._query, client or self._client)
         qs._low, qs._high = self._low, self._high
+        qs._related = self._related
         return qs
 
     def _not_sliced(self, action: str) -> None:
@@ -120,6 +120,27 @@ class QuerySet(Generic[M]):
         self._not_sliced("reorder")
         return self._clone(self._query.with_sort(field))
 
+    def select_related(self, *names: str) -> QuerySet[M]:
+        """Return a new queryset that loads these to-one relations with each page of rows.
+
+        Each relation costs at most one extra request per page (an "In" filter on the related
+        resource's ids), never one per row; the related objects are cached on their rows.
+        """
+        relations = self.model._meta.relations
+        valid = sorted(n for n, r in relations.items() if not r.many)
+        for name in names:
+            relation = relations.get(name)
+            if relation is None or relation.many:
+                hint = closest(name, valid)
+                did_you_mean = f" Did you mean {hint!r}?" if hint else ""
+                raise InvalidFilterValue(
+                    f"{self.model.__name__} has no to-one relation {name!r}.{did_you_mean} "
+                    f"Valid: {', '.join(valid) or 'none'}."
+                )
+        qs = self._clone()
+        qs._related = tuple(dict.fromkeys((*self._related, *names)))
+        return qs
+
     def using(self, client: Client) -> QuerySet[M]:
         """Return a new queryset that talks through ``client``; its objects remember it."""
         return self._clone(client=client)
@@ -128,10 +149,23 @@ class QuerySet(Generic[M]):
     def query(self) -> Query:
         return self._query
 
+    @property
+    def limits(self) -> tuple[int, int | None]:
+        """The slice taken so far as ``(low, high)``; ``(0, None)`` when none was taken."""
+        return self._low, self._high
+
+    @property
+    def related(self) -> tuple[str, ...]:
+        """The relations ``select_related()`` asked for."""
+        return self._related
+
     # --- compiling -------------------------------------------------------------------------------
 
-    def _get_client(self) -> Client:
+    def get_client(self) -> Client:
+        """The client this queryset talks through: the one given to ``using()``, or the default."""
         return self._client or default_client()
+
+    _get_client = get_client  # the 0.1 name
 
     def _first_window(self) -> tuple[int, int]:
         if self._high is not None:
@@ -171,7 +205,11 @@ class QuerySet(Generic[M]):
 
     def _hydrate(self, rows: list[Any], client: Client) -> list[M]:
         from_wire = self.model.from_wire
-        return [from_wire(row, client) for row in rows]
+        objs = [from_wire(row, client) for row in rows]
+        relations = self.model._meta.relations
+        for name in self._related:
+            relations[name].prefetch(objs, client)  # type: ignore[attr-defined]
+        return objs
 
     def _pages(self, prefetch: int = 0) -> Iterator[list[M]]:
         """Yield hydrated pages covering rows [low, high) with the fewest requests."""
@@ -370,8 +408,11 @@ class QuerySet(Generic[M]):
             if len(args) != 1 or filters:
                 raise TypeError("get() takes one primary key, or filters by name, not both")
             return self._get_pk(args[0])
-        if len(filters) == 1 and next(iter(filters)) in PK_LOOKUPS:
+        if len(filters) == 1 and next(iter(filters)) in self.model._meta.pk_lookups:
             return self._get_pk(next(iter(filters.values())))
+        return self._get_listed(filters)
+
+    def _get_listed(self, filters: dict[str, Any]) -> M:
         qs = self.filter(**filters)
         if qs._query.empty:
             raise self.model.DoesNotExist(f"no {self.model.__name__} matches {filters!r}")
@@ -387,10 +428,11 @@ class QuerySet(Generic[M]):
 
     def _get_pk(self, pk: Any) -> M:
         self._not_sliced("get() from")
+        meta = self.model._meta
         if self._query.filters:  # honour the narrowing: one list request with the id added
-            return self.get(
-                **{"invoiceid" if "invoiceid" in self._query.spec.filters else "id": pk}
-            )
+            if meta.pk_filter is not None:
+                return self._get_listed({meta.pk_filter: pk})
+            return self._get_listed(meta.pk_filters([_check_pk(pk)]))
         spec = self._query.spec
         client = self._get_client()
         try:
@@ -403,10 +445,10 @@ class QuerySet(Generic[M]):
             ours = f"{self.model.__name__} {pk} does not exist"
             said = f" (FreshBooks said: {exc.message})" if exc.message else ""
             raise exc.recast(self.model.DoesNotExist, ours + said) from None
-        row = result_of(body, spec.single_key)
+        row = spec.result(body)
         if row is None:
             raise FreshBooksError(f"answer without response.result.{spec.single_key}", body=body)
-        return self.model.from_wire(row, client)
+        return self._hydrate([row], client)[0]
 
     def create(self, **fields: Any) -> M:
         """Build an object from ``fields`` and POST it; return it saved."""
@@ -441,7 +483,7 @@ class QuerySet(Generic[M]):
 
 
 def _spec_of(model: type[Model]) -> ResourceSpec:
-    spec = model._resource
+    spec = model._meta.resource
     if spec is None:
         raise TypeError(f"{model.__name__} has no list endpoint")
     return spec

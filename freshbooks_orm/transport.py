@@ -55,7 +55,7 @@ import requests.adapters
 import requests.auth
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from . import __version__
+from ._version import __version__
 from .auth import DEFAULT_API_URL, TOKEN_PATH, TokenManager, TokenSaver
 from .errors import (
     ConfigurationError,
@@ -300,6 +300,12 @@ class Client:
         return (
             f"<Client account_id={self._account_id!r} base_url={self.base_url!r} "
             f"refreshable={self._tokens.can_refresh}>"
+        )
+
+    def __reduce__(self) -> Any:
+        raise TypeError(
+            "a Client cannot be pickled or copied: it holds credentials, a session and locks; "
+            "models and querysets pickle without it (use .using() or save(using=) after)"
         )
 
     def close(self) -> None:

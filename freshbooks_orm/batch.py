@@ -41,13 +41,12 @@ import attrs
 
 from .errors import (
     ConflictError,
-    FreshBooksError,
     ReadOnlyFieldError,
     UnknownFieldError,
     closest,
 )
 from .journal import ItemRecord, Journal, RunRecord
-from .model import FieldKind, Model, result_of
+from .model import FieldKind, Model
 from .transport import Client, default_client
 
 if TYPE_CHECKING:
@@ -566,13 +565,9 @@ class _Writer:
 
     def _get(self, invoice_id: int, lines: bool) -> dict[str, Any]:
         params = [("include[]", "lines")] if lines else None
-        body = self.client.request("GET", self._path(invoice_id), params=params)
-        wire = result_of(body, self.spec.single_key)
-        if wire is None:
-            raise FreshBooksError(
-                f"GET {self._path(invoice_id)} answered without a {self.spec.single_key}", body=body
-            )
-        return wire
+        return self.client.request(
+            "GET", self._path(invoice_id), params=params, expect=self.spec.required_result
+        )
 
     def write(self, item: ItemRecord) -> ItemOutcome:
         invoice_id = item.invoice_id
@@ -595,10 +590,13 @@ class _Writer:
                     payload["lines"] = _existing_lineids_only(self.model, payload, current)
             self.journal.mark(self.run_id, invoice_id, "writing")
             params = [("include[]", "lines")] if lines else None
-            body = self.client.request(
-                "PUT", self._path(invoice_id), params=params, json={self.spec.single_key: payload}
+            after = self.client.request(
+                "PUT",
+                self._path(invoice_id),
+                params=params,
+                json={self.spec.single_key: payload},
+                expect=self.spec.result,
             )
-            after = result_of(body, self.spec.single_key)
             if after is None or (lines and "lines" not in after):
                 after = self._get(invoice_id, lines)  # e.g. a vis_state PUT answers {}
             self._done(invoice_id, after, payload)
@@ -729,13 +727,15 @@ class _ReadOnlyClient:
     def account_id(self) -> str:
         return self._client.account_id
 
-    def request(self, method: str, path: str, params: Any = None, json: Any = None) -> Any:
+    def request(
+        self, method: str, path: str, params: Any = None, json: Any = None, **kw: Any
+    ) -> Any:
         if method.upper() != "GET":
             raise RuntimeError(
                 "a batch edit function must only change the object; the batch sends the "
                 "changes itself (do not call save(), delete(), restore() or archive())"
             )
-        return self._client.request(method, path, params=params, json=json)
+        return self._client.request(method, path, params=params, json=json, **kw)
 
 
 # --- comparing wire values ---------------------------------------------------------------------

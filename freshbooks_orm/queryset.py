@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import collections
 import copy
+import sys
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import attrs
 
-from .errors import FreshBooksError, InvalidFilterValue, NotFound, closest, short_repr
+from .errors import InvalidFilterValue, NotFound, closest, short_repr
 from .query import Query, ResourceSpec, page_window
 from .transport import Client, default_client
 from .types import to_int
@@ -186,22 +187,18 @@ class QuerySet(Generic[M]):
 
     # --- fetching --------------------------------------------------------------------------------
 
-    def _fetch(self, client: Client, page: int, per_page: int) -> tuple[list[Any], int, int]:
-        """One list request: (raw rows, total, pages)."""
+    def _fetch(
+        self, client: Client, page: int, per_page: int, *, need_total: bool = False
+    ) -> tuple[list[Any], int | None, int | None]:
+        """One list request: (raw rows, total, pages); a malformed answer raises
+        ``MalformedResponseError``, and so does one without a total when ``need_total``."""
         spec = self._query.spec
-        body = client.request(
-            "GET", spec.list_path(client.account_id), params=self._query.list_params(page, per_page)
+        return client.request(
+            "GET",
+            spec.list_path(client.account_id),
+            params=self._query.list_params(page, per_page),
+            expect=spec.counted_page if need_total else spec.page,
         )
-        try:
-            result = body["response"]["result"]
-            rows = result[spec.list_key]
-        except (KeyError, TypeError):
-            raise FreshBooksError(
-                f"list answer without response.result.{spec.list_key}", body=body
-            ) from None
-        total = int(result.get("total", len(rows)))
-        pages = int(result.get("pages", 1 if rows else 0))
-        return rows, total, pages
 
     def _hydrate(self, rows: list[Any], client: Client) -> list[M]:
         from_wire = self.model.from_wire
@@ -225,9 +222,15 @@ class QuerySet(Generic[M]):
         yield self._hydrate(chunk, client)
         if wanted is not None:
             wanted -= len(chunk)
-        if (wanted is not None and wanted <= 0) or page >= pages or len(rows) < per_page:
+        if (
+            (wanted is not None and wanted <= 0)
+            or (pages is not None and page >= pages)
+            or len(rows) < per_page
+        ):
             return
-        last = pages if wanted is None else min(pages, (high - 1) // per_page + 1)  # type: ignore[operator]
+        last = sys.maxsize if pages is None else pages  # no page count: read until a short page
+        if wanted is not None:
+            last = min(last, (high - 1) // per_page + 1)  # type: ignore[operator]
         for rows in self._following(client, range(page + 1, last + 1), per_page, prefetch):
             chunk = rows if wanted is None else rows[:wanted]
             if chunk:
@@ -248,7 +251,9 @@ class QuerySet(Generic[M]):
             return
         # Fetch ahead in a pool once the page count is known; yield strictly in order.
         with ThreadPoolExecutor(max_workers=prefetch) as pool:
-            pending: collections.deque[Future[tuple[list[Any], int, int]]] = collections.deque()
+            pending: collections.deque[Future[tuple[list[Any], int | None, int | None]]] = (
+                collections.deque()
+            )
             numbers = iter(page_numbers)
             try:
                 for number in numbers:
@@ -363,7 +368,8 @@ class QuerySet(Generic[M]):
         if not self._low and self._high is None:
             client = self._get_client()
             rows, total, _pages = self._fetch(client, 1, limit)
-            return self._hydrate(rows[:limit], client), total, total > limit
+            more = total > limit if total is not None else len(rows) >= limit
+            return self._hydrate(rows[:limit], client), total, more
         qs = self._clone()
         qs._low = self._low
         qs._high = (
@@ -379,7 +385,8 @@ class QuerySet(Generic[M]):
         if self._query.empty:
             return 0
         client = self._get_client()
-        _rows, total, _pages = self._fetch(client, 1, 1)
+        _rows, total, _pages = self._fetch(client, 1, 1, need_total=True)
+        assert total is not None
         high = total if self._high is None else min(total, self._high)
         return max(0, high - self._low)
 
@@ -420,7 +427,7 @@ class QuerySet(Generic[M]):
         rows, total, _pages = qs._fetch(client, 1, 2)
         if not rows:
             raise self.model.DoesNotExist(f"no {self.model.__name__} matches {filters!r}")
-        if total > 1 or len(rows) > 1:
+        if (total or 0) > 1 or len(rows) > 1:
             raise self.model.MultipleObjectsReturned(
                 f"get() found {total} {self.model.__name__} objects matching {filters!r}, not one"
             )
@@ -436,18 +443,16 @@ class QuerySet(Generic[M]):
         spec = self._query.spec
         client = self._get_client()
         try:
-            body = client.request(
+            row = client.request(
                 "GET",
                 spec.detail_path(client.account_id, _check_pk(pk)),
                 params=self._query.include_params() or None,
+                expect=spec.required_result,
             )
         except NotFound as exc:
             ours = f"{self.model.__name__} {pk} does not exist"
             said = f" (FreshBooks said: {exc.message})" if exc.message else ""
             raise exc.recast(self.model.DoesNotExist, ours + said) from None
-        row = spec.result(body)
-        if row is None:
-            raise FreshBooksError(f"answer without response.result.{spec.single_key}", body=body)
         return self._hydrate([row], client)[0]
 
     def create(self, **fields: Any) -> M:

@@ -43,10 +43,10 @@ import random
 import re
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar, overload
 from urllib.parse import quote, urlsplit
 
 import attrs
@@ -81,6 +81,7 @@ __all__ = [
 ]
 
 log = logging.getLogger("freshbooks_orm")
+T = TypeVar("T")
 
 #: FreshBooks account ids are short strings of letters and digits ("zDmNq").
 ACCOUNT_ID = re.compile(r"[A-Za-z0-9]{1,32}", re.ASCII)
@@ -388,18 +389,47 @@ class Client:
             path = path.replace("{account_id}", quote(self.account_id, safe=""))
         return self.base_url + ("" if path.startswith("/") else "/") + path
 
+    @overload
     def request(
         self,
         method: str,
         path: str,
         params: Params = None,
         json: Any = None,
+        *,
+        expect: None = None,
+    ) -> Any: ...
+
+    @overload
+    def request(
+        self,
+        method: str,
+        path: str,
+        params: Params = None,
+        json: Any = None,
+        *,
+        expect: Callable[[Any], T],
+    ) -> T: ...
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        params: Params = None,
+        json: Any = None,
+        *,
+        expect: Callable[[Any], Any] | None = None,
     ) -> Any:
         """Send one API request through the retry policy; return the parsed JSON body.
 
         ``path`` is below the API root (``/accounting/account/{account_id}/...``; the
         ``{account_id}`` placeholder is filled in).  Errors raise the typed exceptions of
         ``freshbooks_orm.errors``, each carrying ``method`` and ``path``.
+
+        ``expect`` reads the parsed answer (``spec.page``, ``spec.required_result``, ...) and
+        its result is returned instead; when it raises ``MalformedResponseError`` the error gets
+        the status, method, path and a short snippet of the body (an ``UncertainWriteError``
+        for a POST, whose object was probably created).
         """
         method = method.upper()
         url = self._absolute(path)
@@ -417,7 +447,10 @@ class Client:
         )
         status = response.status_code
         if status < 400:
-            return self._parse_body(response, method, display_path)
+            parsed = self._parse_body(response, method, display_path)
+            if expect is None:
+                return parsed
+            return self._read(expect, parsed, response, method, display_path)
         retry_after = _parse_retry_after(response.headers.get("Retry-After"))
         error = error_from_http(
             status,
@@ -439,6 +472,37 @@ class Client:
                 path=display_path,
             )
         raise error
+
+    def _read(
+        self,
+        expect: Callable[[Any], T],
+        body: Any,
+        response: requests.Response,
+        method: str,
+        path: str,
+    ) -> T:
+        problem: MalformedResponseError | None = None
+        try:
+            return expect(body)
+        except MalformedResponseError as exc:
+            problem = exc
+        except RecursionError:  # a check walked into nesting no answer has
+            problem = MalformedResponseError("an answer nested too deeply")
+        snippet = redact(body_snippet(response.content), self._tokens.secrets())
+        message = f"answered {problem.message}: {snippet!r}"
+        if method == "POST":
+            message += (
+                "; the object was probably created but its answer could not be read: look it up "
+                "before creating it again"
+            )
+        raise problem.recast(
+            UncertainWriteError if method == "POST" else MalformedResponseError,
+            message,
+            status_code=response.status_code,
+            method=method,
+            path=path,
+            body=snippet,
+        ) from None
 
     def _post_token(self, form: str) -> requests.Response:
         """Send a form to the OAuth token endpoint (the ``TokenPoster`` of ``self.tokens``)."""

@@ -39,8 +39,8 @@ def _pandas() -> Any:
 
 def frame_fields(model: type[Model], fields: Sequence[str]) -> list[str]:
     """The fields a frame holds: ``fields``, or every declared field except nested lists."""
-    declared = model._fields
-    nested = [name for name, spec in declared.items() if spec.type.name == "lines"]
+    declared = model._meta.fields
+    nested = list(model._meta.nested)
     if not fields:
         return [name for name in declared if name not in nested]
     for name in fields:
@@ -63,7 +63,7 @@ def dataframe(model: type[Model], objects: Iterable[Model], fields: Sequence[str
     """A pandas DataFrame of ``objects``, one column per field (two per money field)."""
     pd = _pandas()
     names = frame_fields(model, fields)
-    money = {name for name in names if model._fields[name].type.name == "Money"}
+    money = {name for name in names if model._meta.fields[name].type.name == "Money"}
     columns: list[str] = []
     for name in names:
         columns.extend((name, f"{name}_currency") if name in money else (name,))
@@ -81,7 +81,7 @@ def dataframe(model: type[Model], objects: Iterable[Model], fields: Sequence[str
     # Decimal, date and str columns stay Python objects (no float rounding, dates stay dates);
     # ints, bools and datetimes get pandas' own types, with missing values kept as missing.
     for name in names:
-        kind = model._fields[name].type.name
+        kind = model._meta.fields[name].type.name
         if kind in NULLABLE_DTYPES:
             frame[name] = frame[name].astype(NULLABLE_DTYPES[kind])
         elif kind.startswith("datetime"):
@@ -125,17 +125,16 @@ def _table(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _lines_loaded(obj: Model) -> bool:
-    d = obj.__dict__
-    return "lines" in d or "lines" in d.get("_raw", {})
+def _nested_loaded(obj: Model, name: str) -> bool:
+    return name in obj.__dict__ or obj._meta.nested[name].wire in obj._meta.wire_data(obj)
 
 
 def model_html(obj: Model) -> str:
     """One object as a field/value table; its lines as a nested table when loaded."""
     cls = type(obj)
     rows = []
-    for name, spec in cls._fields.items():
-        if spec.type.name == "lines":
+    for name, spec in cls._meta.fields.items():
+        if spec.is_nested:
             continue
         value = getattr(obj, name)
         if value is not None and value != "":
@@ -144,16 +143,20 @@ def model_html(obj: Model) -> str:
     if obj.pk is not None and obj.is_dirty:
         title += " (unsaved changes: " + html.escape(", ".join(sorted(obj.dirty_fields))) + ")"
     parts = [f"<div><strong>{title}</strong>", _table(("field", "value"), rows)]
-    if "lines" in cls._fields:
-        if _lines_loaded(obj):
-            lines = obj.lines  # type: ignore[attr-defined]
-            line_fields = type(lines).line_cls._repr_fields if lines is not None else ()
-            parts.append(f"<p>lines ({len(lines)}):</p>")
+    for name, spec in cls._meta.nested.items():
+        if _nested_loaded(obj, name):
+            items = getattr(obj, name)
+            assert spec.item_model is not None
+            item_fields = spec.item_model._meta.repr_fields
+            parts.append(f"<p>{html.escape(name)} ({len(items)}):</p>")
             parts.append(
-                _table(line_fields, ([getattr(li, f) for f in line_fields] for li in lines))
+                _table(item_fields, ([getattr(it, f) for f in item_fields] for it in items))
             )
-        else:
-            parts.append("<p>lines: not loaded (include('lines') loads them with the query)</p>")
+        elif spec.include is not None:
+            parts.append(
+                f"<p>{html.escape(name)}: not loaded (include({spec.include!r}) loads them with "
+                "the query)</p>"
+            )
     parts.append("</div>")
     return "".join(parts)
 
@@ -162,7 +165,7 @@ def queryset_html(qs: QuerySet[Any], limit: int = REPR_HTML_ROWS) -> str:
     """The first ``limit`` rows as a table, saying how many there are; at most one request."""
     model = qs.model
     rows, total, more = qs._preview(limit)
-    columns = model._repr_fields
+    columns = model._meta.repr_fields
     table = _table(columns, ([getattr(obj, c) for c in columns] for obj in rows))
     noun = model.__name__
     if total is not None:

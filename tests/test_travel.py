@@ -9,8 +9,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_properties import apply, make_invoice, operations
 
 from freshbooks_orm import Client, Invoice, InvoiceLine, Money, RetryPolicy, configure
 from freshbooks_orm.sandbox import Sandbox
@@ -229,3 +230,29 @@ def test_money_in_two_currencies_never_mixes(x: Decimal, c1: str, c2: str) -> No
         return
     with pytest.raises(ValueError, match=f"{c1!r} and {c2!r}"):
         Money(x, c1) + Money(x, c2)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    n_lines=st.integers(0, 4),
+    ops=operations,
+    notes=st.one_of(st.none(), st.text(max_size=5)),
+    clone=st.sampled_from([pickled, copy.deepcopy]),
+)
+def test_any_edited_invoice_travels_with_the_same_changes(
+    n_lines: int, ops: list[Any], notes: str | None, clone: Any
+) -> None:
+    inv = make_invoice(n_lines)
+    for op in ops:
+        apply(inv, op)
+    if notes is not None:
+        inv.notes = notes
+    before, payload = inv.dirty_fields, inv.to_payload()
+    twin = clone(inv)
+    assert twin.dirty_fields == before
+    assert twin.to_payload() == payload
+    # The copy tracks on its own: changing it leaves the original's changes as they were.
+    twin.po_number = "changed in the copy"
+    twin.lines.append(InvoiceLine(name="copy only", qty=1))
+    assert {"po_number", "lines"} <= twin.dirty_fields
+    assert inv.dirty_fields == before and inv.to_payload() == payload

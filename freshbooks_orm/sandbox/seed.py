@@ -27,9 +27,15 @@ from typing import Any, TypeVar
 
 from .model import CENT, format_datetime, money
 from .resources.clients import new_client
+from .resources.credit_notes import new_credit_line, new_credit_note, recompute_credit_note
 from .resources.estimates import new_estimate, new_estimate_line, recompute_estimate
+from .resources.expense_categories import new_category
+from .resources.expenses import new_expense
+from .resources.invoice_profiles import new_profile, new_profile_line, recompute_profile
 from .resources.invoices import STATUS_BY_V3, V3_STATUSES, net_paid, new_invoice
+from .resources.items import new_item
 from .resources.payments import new_payment
+from .resources.taxes import new_tax
 
 __all__ = [
     "FIRST_CUSTOMER_ID",
@@ -279,7 +285,13 @@ def generate(n: int, seed: int, account_id: str) -> Seed:
             "invoices": invoices,
             "payments": _payments(rng, invoices, account_id),
             "estimates": _estimates(rng, invoices, customers, account_id),
+            "taxes": _taxes_seed(account_id),
+            "expense_categories": _categories(account_id),
         }
+        out["items"] = _items(rng, account_id)
+        out["expenses"] = _expenses(rng, invoices, customers, account_id)
+        out["credit_notes"] = _credit_notes(rng, customers, account_id)
+        out["invoice_profiles"] = _profiles(rng, invoices, customers, account_id)
         _variety(rng, invoices)
         return out
 
@@ -608,3 +620,231 @@ def _variety(rng: random.Random, invoices: list[dict[str, Any]]) -> None:
         if rng.random() < 0.15:
             line = inv["lines"][0]
             inv["lines"] = [{**line, "taxNumber1": None}, *inv["lines"][1:]]
+
+
+# (name, percent, number, compound)
+_TAX_TABLE = (
+    ("HST", "13", "123456789RT0001", False),
+    ("GST", "5", "123456789RT0001", False),
+    ("PST", "7", None, False),
+    ("Sales Tax", "8.875", None, False),
+    ("VAT", "19", "DE123456789", False),
+    ("UK VAT", "20", "GB123456789", False),
+    ("QST", "9.975", None, True),
+)
+_TAX_IDS = {name: 7_001 + i for i, (name, *_) in enumerate(_TAX_TABLE)}
+_FIXED_STAMP = "2022-01-03 09:00:00"
+
+
+def _taxes_seed(account_id: str) -> list[dict[str, Any]]:
+    out = []
+    for i, (name, amount, number, compound) in enumerate(_TAX_TABLE):
+        tax = new_tax(account_id)
+        tax.update(id=7_001 + i, taxid=7_001 + i, name=name, amount=amount, number=number,
+                   compound=compound, updated=_FIXED_STAMP)  # fmt: skip
+        out.append(tax)
+    return out
+
+
+# (name, parent name or None)
+_CATEGORY_TABLE = (
+    ("Advertising", None), ("Car & Truck Expenses", None), ("Gas", "Car & Truck Expenses"),
+    ("Mileage", "Car & Truck Expenses"), ("Contractors", None), ("Education and Training", None),
+    ("Employee Benefits", None), ("Meals and Entertainment", None),
+    ("Restaurants/Dining", "Meals and Entertainment"), ("Office Expenses & Postage", None),
+    ("Hardware", "Office Expenses & Postage"), ("Office Supplies", "Office Expenses & Postage"),
+    ("Software", "Office Expenses & Postage"), ("Shipping & Couriers", "Office Expenses & Postage"),
+    ("Professional Services", None), ("Accounting", "Professional Services"),
+    ("Legal Fees", "Professional Services"), ("Rent or Lease", None), ("Supplies", None),
+    ("Travel", None), ("Airfare", "Travel"), ("Hotel/Lodging/Accommodation", "Travel"),
+    ("Taxi & Parking", "Travel"), ("Utilities", None), ("Cost of Goods Sold", None),
+)  # fmt: skip
+
+
+def _categories(account_id: str) -> list[dict[str, Any]]:
+    ids = {name: 4_001 + i for i, (name, _) in enumerate(_CATEGORY_TABLE)}
+    out = []
+    for name, parent in _CATEGORY_TABLE:
+        cat = new_category(account_id)
+        cid = ids[name]
+        cat.update(id=cid, categoryid=cid, category=name,
+                   parentid=None if parent is None else ids[parent],
+                   is_editable=parent is not None, is_cogs=name == "Cost of Goods Sold",
+                   created_at=_FIXED_STAMP, updated_at=_FIXED_STAMP)  # fmt: skip
+        out.append(cat)
+    return out
+
+
+def _items(rng: random.Random, account_id: str) -> list[dict[str, Any]]:
+    out = []
+    for i, (name, cents) in enumerate(_ITEMS):
+        item = new_item(account_id)
+        iid = 9_001 + i
+        tax = _pick(rng, (0, 0, _TAX_IDS["HST"], _TAX_IDS["Sales Tax"], _TAX_IDS["VAT"]))
+        item.update(
+            id=iid,
+            itemid=iid,
+            name=name,
+            description=_pick(rng, _DESCRIPTIONS),
+            qty=_pick(rng, ("1", "1", "2", "0.5")),
+            inventory=None if rng.random() < 0.5 else str(_randint(rng, 0, 40)),
+            sku=f"SKU-{iid}" if rng.random() < 0.6 else None,
+            unit_cost=money(Decimal(cents) / 100, "USD"),
+            tax1=tax,
+            updated=_FIXED_STAMP,
+        )
+        out.append(item)
+    return out
+
+
+_VENDORS = ("Staples", "Amazon", "Delta", "Uber", "AWS", "Adobe", "FedEx", "Hilton", "Shell")
+
+
+def _expenses(
+    rng: random.Random,
+    invoices: list[dict[str, Any]],
+    customers: dict[int, dict[str, Any]],
+    account_id: str,
+) -> list[dict[str, Any]]:
+    """Expenses; about a third billed to a client, some of those rebilled on an invoice."""
+    if not customers:
+        return []
+    cust_list = list(customers.values())
+    by_customer: dict[int, list[dict[str, Any]]] = {}
+    for inv in invoices:
+        if inv["vis_state"] == 0:
+            by_customer.setdefault(inv["customerid"], []).append(inv)
+    template = new_expense(account_id)
+    out = []
+    for i in range(max(4, len(invoices) // 10)):
+        xid = 600_001 + i
+        when = SEED_START + dt.timedelta(days=rng.randrange(_NDAYS))
+        exp = dict(template)
+        client_id, invoice_id, cur = 0, None, "USD"
+        if rng.random() < 0.35:
+            cust = _pick(rng, cust_list)
+            client_id, cur = cust["customerid"], cust["currency_code"]
+            candidates = by_customer.get(client_id)
+            if candidates and rng.random() < 0.4:
+                invoice_id = _pick(rng, candidates)["id"]
+        amount = Decimal(_randint(rng, 500, 250000)) / 100
+        exp.update(
+            id=xid,
+            expenseid=xid,
+            categoryid=4_001 + int(rng.random() * len(_CATEGORY_TABLE)),
+            amount=money(amount, cur),
+            date=when.isoformat(),
+            clientid=client_id,
+            invoiceid=invoice_id,
+            vendor=_pick(rng, _VENDORS),
+            billable=client_id != 0,
+            has_receipt=rng.random() < 0.6,
+            markup_percent=_pick(rng, ("0", "0", "10", "12.5")),
+            status=4 if invoice_id else 1 if client_id else 0,
+            updated=f"{when.isoformat()} 12:00:00",
+        )
+        if rng.random() < 0.2:
+            exp.update(taxName1="HST", taxPercent1="13",
+                       taxAmount1=money(amount * 13 / 113, cur))  # fmt: skip
+        r = rng.random()
+        exp["vis_state"] = 1 if r < 0.04 else 2 if r < 0.08 else 0
+        out.append(exp)
+    return out
+
+
+def _credit_notes(
+    rng: random.Random, customers: dict[int, dict[str, Any]], account_id: str
+) -> list[dict[str, Any]]:
+    if not customers:
+        return []
+    cust_list = list(customers.values())
+    template = new_credit_note(account_id)
+    out = []
+    for i in range(max(3, len(cust_list) // 3)):
+        nid = 800_001 + i
+        cust = _pick(rng, cust_list)
+        cur = cust["currency_code"]
+        when = SEED_START + dt.timedelta(days=rng.randrange(_NDAYS))
+        note = dict(template)
+        note.update(
+            id=nid,
+            creditid=nid,
+            clientid=cust["customerid"],
+            create_date=when.isoformat(),
+            credit_number=f"CN-{i + 1:05d}",
+            credit_type=_pick(rng, ("goodwill", "goodwill", "prepayment")),
+            currency_code=cur,
+            organization=cust["organization"],
+            fname=cust["fname"],
+            lname=cust["lname"],
+            street=cust["street"],
+            city=cust["city"],
+            province=cust["province"],
+            code=cust["code"],
+            country=cust["country"],
+            status=_pick(rng, ("draft", "sent", "sent", "viewed")),
+            updated=f"{when.isoformat()} 10:30:00",
+        )
+        note["display_status"] = note["status"]
+        line = new_credit_line()
+        name, units = _pick(rng, _UNITS)
+        line.update(creditid=nid, name=name, description="Credit", qty="1",
+                    unit_cost={"amount": _pick(rng, units)[1], "code": cur})  # fmt: skip
+        note["lines"] = [line]
+        recompute_credit_note(note)
+        total = Decimal(note["amount"]["amount"])
+        used = _pick(rng, (Decimal(0), Decimal(0), total, (total / 2).quantize(CENT)))
+        note["paid"] = money(used, cur)
+        recompute_credit_note(note)
+        out.append(note)
+    return out
+
+
+def _profiles(
+    rng: random.Random,
+    invoices: list[dict[str, Any]],
+    customers: dict[int, dict[str, Any]],
+    account_id: str,
+) -> list[dict[str, Any]]:
+    """One recurring profile per seeded ``parent`` id; its client is its first invoice's."""
+    if not customers:
+        return []
+    first: dict[int, dict[str, Any]] = {}
+    for inv in invoices:
+        if inv["parent"] and inv["parent"] not in first:
+            first[inv["parent"]] = inv
+    cust_list = list(customers.values())
+    template = new_profile(account_id)
+    out = []
+    for pid in _PARENTS:
+        gen = first.get(pid)
+        cust = customers[gen["customerid"]] if gen else _pick(rng, cust_list)
+        cur = cust["currency_code"]
+        profile = dict(template)
+        profile.update(
+            id=pid,
+            profileid=pid,
+            customerid=cust["customerid"],
+            create_date=gen["create_date"] if gen else "2023-01-01",
+            frequency=_pick(rng, ("m", "m", "2w", "1y", "3m")),
+            numberRecurring=_pick(rng, (0, 12, 24)),
+            currency_code=cur,
+            organization=cust["organization"],
+            fname=cust["fname"],
+            lname=cust["lname"],
+            street=cust["street"],
+            city=cust["city"],
+            province=cust["province"],
+            code=cust["code"],
+            country=cust["country"],
+            updated="2025-06-01 08:00:00",
+        )
+        line = new_profile_line()
+        name, units = _pick(rng, _UNITS)
+        line.update(lineid=1, profileid=pid, name=name, qty="1",
+                    unit_cost={"amount": _pick(rng, units)[1], "code": cur},
+                    updated="2025-06-01 08:00:00")  # fmt: skip
+        profile["lines"] = [line]
+        recompute_profile(profile)
+        out.append(profile)
+    return out

@@ -4,12 +4,14 @@ Exit codes (also in ``--help``):
 
 ===  ============================================================================================
 0    done
-1    the API or the network failed, an answer could not be read, or some invoices failed or were
-     refused
+1    the API or the network failed, an answer could not be read, some invoices failed or were
+     refused, a run stopped early (the server stopped answering), or the journal failed
 2    usage error: a bad option, an unknown filter or field, a value it cannot take, missing or
-     malformed credentials -- found before any request
+     malformed credentials, an empty, unknown or ambiguous run id, a run that cannot be resumed
+     or undone -- found before any request
 70   an unexpected error inside freshbooks-orm (a bug: please report it with ``--debug`` output)
-130  interrupted
+130  interrupted by Ctrl-C: writes in flight finish and are recorded; ``runs resume`` finishes
+     the run (a run whose writes had all finished reports done instead)
 ===  ============================================================================================
 
 Errors are one line on stderr; ``--debug`` adds the traceback and the request log.
@@ -59,14 +61,15 @@ LIST_COLUMNS = (
     "po_number",
 )
 SANDBOX_INVOICES = 200
-
-
 EXIT_CODES = """exit codes:
   0    done
-  1    the API or the network failed, an answer could not be read, or some invoices failed
-  2    usage error (bad option, unknown filter or field, bad value, bad credentials)
+  1    the API or the network failed, an answer could not be read, some invoices failed or
+       were refused, a run stopped early (the server went away), or the journal failed
+  2    usage error (bad option, unknown filter or field, bad value, bad credentials, an
+       empty, unknown or ambiguous run id, a run that cannot be resumed or undone)
   70   unexpected internal error: please report it with the output of --debug
-  130  interrupted"""
+  130  interrupted by Ctrl-C: writes in flight finish and are recorded; 'runs resume' finishes
+       the run (a run whose writes had all finished reports done instead)"""
 EXIT_INTERNAL = 70
 
 
@@ -103,7 +106,12 @@ def _common() -> argparse.ArgumentParser:
 def _batch_options(p: argparse.ArgumentParser, *, dry_run: bool = True) -> None:
     if dry_run:
         p.add_argument("--dry-run", action="store_true", help="show the changes, send no write")
-    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    p.add_argument(
+        "--yes",
+        "-y",
+        action="store_true",
+        help="do not ask for confirmation (required when stdin is not a terminal)",
+    )
     p.add_argument(
         "--workers",
         type=_positive_int,
@@ -208,12 +216,31 @@ def build_parser() -> argparse.ArgumentParser:
     runs_show = run_cmds.add_parser("show", parents=[common], help="one run and its counts")
     runs_show.add_argument("run", metavar="RUN", help="a run id, a unique prefix, or 'latest'")
     runs_show.add_argument("--items", action="store_true", help="list every invoice of the run")
-    resume = run_cmds.add_parser("resume", parents=[common], help="finish an interrupted run")
-    resume.add_argument("run", metavar="RUN")
+    resume = run_cmds.add_parser(
+        "resume",
+        parents=[common],
+        help="finish an interrupted run",
+        usage=f"{PROG} runs resume RUN [--yes] [--force] [--workers N] [options]",
+        description="Finish an interrupted run: every object not done is re-read first, so "
+        "nothing is written twice. Asks for confirmation; off a terminal, --yes is required.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    resume.add_argument("run", metavar="RUN", help="a run id, a unique prefix, or 'latest'")
     resume.add_argument("--force", action="store_true", help="write invoices changed since too")
     _batch_options(resume, dry_run=False)
-    undo = run_cmds.add_parser("undo", parents=[common], help="write a run's before-images back")
-    undo.add_argument("run", metavar="RUN")
+    undo = run_cmds.add_parser(
+        "undo",
+        parents=[common],
+        help="write a run's before-images back",
+        usage=f"{PROG} runs undo RUN [--yes] [--force] [--dry-run] [--workers N] [options]",
+        description="Write a run's before-images back, as a new run. Objects changed since the "
+        "run wrote them are refused unless --force. Asks for confirmation; off a terminal, "
+        "--yes is required.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    undo.add_argument("run", metavar="RUN", help="a run id, a unique prefix, or 'latest'")
     undo.add_argument("--force", action="store_true", help="also undo invoices changed since")
     undo.add_argument("--note", help="a note stored with the undo run")
     _batch_options(undo)
@@ -233,6 +260,7 @@ class Context:
         self._client: Client | None = None
         self._journal: Journal | None = None
         self.sandbox: Any = None
+        self.throwaway_journal = False
 
     def opt(self, name: str, default: Any = None) -> Any:
         return getattr(self.args, name, default)
@@ -265,6 +293,7 @@ class Context:
                 # A throwaway sandbox must not fill the user's journal with runs against it.
                 tmp = self._stack.enter_context(tempfile.TemporaryDirectory())
                 path = Path(tmp) / "journal.sqlite3"
+                self.throwaway_journal = True
             self._journal = Journal(path)
             self._stack.callback(self._journal.close)
         return self._journal
@@ -392,7 +421,7 @@ def _check_scope(ctx: Context, filters: dict[str, Any], verb: str) -> None:
 
 
 def _execute(ctx: Context, the_plan: batch.Plan, verb: str) -> int:
-    preview = the_plan.result()
+    preview = the_plan.result(preview=not ctx.args.dry_run)
     ctx.print(str(preview))
     if ctx.args.dry_run:
         return 0 if not preview.failed else 1
@@ -413,7 +442,9 @@ def _execute(ctx: Context, the_plan: batch.Plan, verb: str) -> int:
 
 def _report(ctx: Context, result: batch.BatchResult) -> int:
     ctx.print(str(result))
-    if result.run_id:
+    if result.run_id and ctx.throwaway_journal:
+        ctx.note("(the journal of a --sandbox run is thrown away with the sandbox)")
+    elif result.run_id:
         if result.failed or result.conflicts or result.pending:
             ctx.note(f"see: {PROG} runs show {result.run_id} --items")
         if result.failed or result.pending:
@@ -481,16 +512,22 @@ def cmd_runs_show(ctx: Context) -> int:
     ctx.print(_describe_run(run))
     if ctx.args.items:
         rows = [
-            [str(i.invoice_id), i.state, _summary(i.before, i.payload), i.error or ""]
+            [
+                str(i.object_id),
+                i.state,
+                _summary(i.before, i.payload),
+                "; ".join(t for t in (i.error, i.detail) if t),
+            ]
             for i in journal.items(run.id)
         ]
-        ctx.print(_table(("invoice", "state", "change", "error"), rows))
+        ctx.print(_table((run.resource, "state", "change", "why"), rows))
     return 0
 
 
 def cmd_runs_resume(ctx: Context) -> int:
     journal = ctx.journal()
     run = _run(journal, ctx.args.run)
+    batch.check_not_undone(journal, run, "resumed")
     if not run.pending:
         ctx.print(f"run {run.id} has nothing left to do ({run.count('done')} done)")
         return 0
@@ -512,6 +549,8 @@ def cmd_runs_undo(ctx: Context) -> int:
     journal = ctx.journal()
     run = _run(journal, ctx.args.run)
     preview = batch.undo(run.id, journal=journal, dry_run=True)
+    if not ctx.args.dry_run:
+        preview.dry_run, preview.preview = False, True
     ctx.print(str(preview))
     if ctx.args.dry_run or not preview.planned:
         return 0
@@ -625,7 +664,8 @@ def _describe_run(run: RunRecord) -> str:
     lines = [
         f"run        {run.id}",
         f"action     {run.action}" + (f" (undoes {run.undoes})" if run.undoes else ""),
-        f"status     {run.status}",
+        f"status     {run.status}"
+        + (f" (held by {run.lease})" if run.lease and run.status == "running" else ""),
         f"by         {run.user} at {run.created_at}"
         + (f", finished {run.finished_at}" if run.finished_at else ""),
         f"account    {run.account_id} at {run.api_host}",

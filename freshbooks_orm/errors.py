@@ -12,9 +12,13 @@ The tree::
     ├── TransportError                   connection refused/reset, timeout, a body that is not JSON
     │   └── MalformedResponseError       JSON of the wrong shape (rows not a list, bad total)
     ├── UncertainWriteError              a POST failed after it may have reached the server
-    ├── ConflictError                    a batch resume/undo left a changed invoice alone
+    ├── ConflictError                    a batch left an object alone: it changed since it was read
     ├── MultipleObjectsReturned          ``get()`` matched more than one row
-    └── FieldValueError (ValueError)     a field the server sent cannot be read (``2024-02-30``)
+    ├── FieldValueError (ValueError)     a field the server sent cannot be read (``2024-02-30``)
+    └── JournalError                     the batch journal cannot be used (``journal_path``)
+        ├── RunInUseError                another live process holds the run (``holder``)
+        ├── RunStateError                the run cannot do that now (resume an undone run, ...)
+        └── UnknownRunError              no run, or an empty or ambiguous run id prefix
 
     ``UncertainWriteError`` is deliberately neither a ``ServerError`` nor a ``TransportError``: a
     handler that retries those must not re-send a POST that may already have created an invoice.
@@ -27,6 +31,8 @@ The tree::
     InvalidFilterValue(ValueError)                     a known filter with a value it cannot take
     InvalidFieldValue(ValueError, TypeError)           a field assigned a value it cannot send
     ReadOnlyFieldError(AttributeError)                 assigning a computed or create-only field
+    RunStateError(JournalError, ValueError)            resume an undone run, undo one twice
+    UnknownRunError(JournalError, KeyError)            an empty, unknown or ambiguous run id
 
 Server errors carry ``status_code``, ``errno``, ``field``, ``message``, ``errors`` (every error of
 the body, normalised to dicts with ``errno``/``field``/``message``/``object``/``value``), ``body``
@@ -59,17 +65,21 @@ __all__ = [
     "FreshBooksError",
     "InvalidFieldValue",
     "InvalidFilterValue",
+    "JournalError",
     "MalformedResponseError",
     "MultipleObjectsReturned",
     "NotFound",
     "PermissionDenied",
     "RateLimitError",
     "ReadOnlyFieldError",
+    "RunInUseError",
+    "RunStateError",
     "ServerError",
     "TransportError",
     "UncertainWriteError",
     "UnknownFieldError",
     "UnknownFilterError",
+    "UnknownRunError",
     "UsageError",
     "ValidationError",
     "body_snippet",
@@ -209,11 +219,33 @@ class MalformedResponseError(TransportError):
 
 
 class ConflictError(FreshBooksError):
-    """A batch left an invoice alone: it changed since it was planned (resume) or written (undo)."""
+    """A batch left an object alone: it changed since it was planned or read (a run, resume) or
+    since the run wrote it (undo)."""
 
 
 class MultipleObjectsReturned(FreshBooksError):
     """``get()`` matched more than one object."""
+
+
+class JournalError(FreshBooksError):
+    """The batch journal could not be opened, read or written.
+
+    ``journal_path`` is the file; the message says what went wrong (corrupt file, a directory,
+    locked too long, disk full) and what to do.  When it interrupts a run, writes already sent
+    are never repeated: ``resume`` re-reads every item whose outcome could not be recorded.
+    """
+
+    def __init__(self, message: str = "", *, journal_path: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.journal_path = journal_path
+
+
+class RunInUseError(JournalError):
+    """Another live process holds the run's lease; ``holder`` says which (pid, host, since)."""
+
+    def __init__(self, message: str = "", *, holder: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.holder = holder
 
 
 class FieldValueError(FreshBooksError, ValueError):
@@ -244,6 +276,17 @@ class UsageError(Exception):
     Every such error is also the built-in a caller would catch (``TypeError``, ``ValueError``,
     ``AttributeError``); the command line reports them with exit code 2.
     """
+
+
+class RunStateError(JournalError, UsageError, ValueError):
+    """The run cannot do that in its state: resume an undone run, undo it twice, ..."""
+
+
+class UnknownRunError(JournalError, UsageError, KeyError):
+    """No such run in the journal, or an empty or ambiguous run id prefix."""
+
+    def __str__(self) -> str:  # KeyError would show the repr of the message
+        return FreshBooksError.__str__(self)
 
 
 class ConfigurationError(FreshBooksError, UsageError, ValueError):

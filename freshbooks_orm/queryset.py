@@ -14,6 +14,11 @@ iteration, ``len``         ``ceil(N / 100)`` requests at ``per_page=100``
 ``get(pk)``                one GET of the single resource
 ``iterator()``             streams page by page and keeps nothing
 =========================  ==================================================================
+
+Iteration never yields the same object twice: when the matched set shifts between two page
+requests (an object created or deleted meanwhile), a row can come back on two pages; the repeat
+is dropped (by primary key).  ``iterator(stats=PageStats())`` reports what the pages saw, so a
+caller can tell that the set moved while it was read (``stats.moved``) and read it again.
 """
 
 from __future__ import annotations
@@ -36,9 +41,25 @@ if TYPE_CHECKING:
     from .batch import BatchResult
     from .model import Model
 
-__all__ = ["QuerySet"]
+__all__ = ["PageStats", "QuerySet"]
 
 M = TypeVar("M", bound="Model")
+
+
+class PageStats:
+    """What one iteration saw: each page's ``total`` and the rows dropped as repeats."""
+
+    def __init__(self) -> None:
+        self.totals: list[int | None] = []  # None: the page did not say
+        self.repeats = 0
+
+    @property
+    def moved(self) -> bool:
+        """True when the matched set changed while the pages were read."""
+        return self.repeats > 0 or len({t for t in self.totals if t is not None}) > 1
+
+    def __repr__(self) -> str:
+        return f"<PageStats totals={self.totals} repeats={self.repeats}>"
 
 
 class QuerySet(Generic[M]):
@@ -208,18 +229,22 @@ class QuerySet(Generic[M]):
             relations[name].prefetch(objs, client)  # type: ignore[attr-defined]
         return objs
 
-    def _pages(self, prefetch: int = 0) -> Iterator[list[M]]:
-        """Yield hydrated pages covering rows [low, high) with the fewest requests."""
+    def _pages(self, prefetch: int = 0, stats: PageStats | None = None) -> Iterator[list[M]]:
+        """Yield hydrated pages covering rows [low, high) with the fewest requests, each
+        object once (a row repeated by a shifting set is dropped and counted in ``stats``)."""
         if self._query.empty or (self._high is not None and self._high <= self._low):
             return
+        stats = stats if stats is not None else PageStats()
+        seen: set[Any] = set()
         client = self._get_client()
         low, high = self._low, self._high
         page, per_page = self._first_window()
-        rows, _total, pages = self._fetch(client, page, per_page)
+        rows, total, pages = self._fetch(client, page, per_page)
+        stats.totals.append(total)
         skip = low - (page - 1) * per_page
         wanted = None if high is None else high - low
         chunk = rows[skip:] if wanted is None else rows[skip : skip + wanted]
-        yield self._hydrate(chunk, client)
+        yield self._once(self._hydrate(chunk, client), seen, stats)
         if wanted is not None:
             wanted -= len(chunk)
         if (
@@ -231,10 +256,12 @@ class QuerySet(Generic[M]):
         last = sys.maxsize if pages is None else pages  # no page count: read until a short page
         if wanted is not None:
             last = min(last, (high - 1) // per_page + 1)  # type: ignore[operator]
-        for rows in self._following(client, range(page + 1, last + 1), per_page, prefetch):
+        following = self._following(client, range(page + 1, last + 1), per_page, prefetch)
+        for rows, total in following:
+            stats.totals.append(total)
             chunk = rows if wanted is None else rows[:wanted]
             if chunk:
-                yield self._hydrate(chunk, client)
+                yield self._once(self._hydrate(chunk, client), seen, stats)
             if wanted is not None:
                 wanted -= len(chunk)
                 if wanted <= 0:
@@ -242,12 +269,24 @@ class QuerySet(Generic[M]):
             if len(rows) < per_page:
                 return
 
+    @staticmethod
+    def _once(objs: list[M], seen: set[Any], stats: PageStats) -> list[M]:
+        out = []
+        for obj in objs:
+            if obj.pk in seen:
+                stats.repeats += 1
+                continue
+            seen.add(obj.pk)
+            out.append(obj)
+        return out
+
     def _following(
         self, client: Client, page_numbers: range, per_page: int, prefetch: int
-    ) -> Iterator[list[Any]]:
+    ) -> Iterator[tuple[list[Any], int | None]]:
         if prefetch <= 0:
             for number in page_numbers:
-                yield self._fetch(client, number, per_page)[0]
+                rows, total, _pages = self._fetch(client, number, per_page)
+                yield rows, total
             return
         # Fetch ahead in a pool once the page count is known; yield strictly in order.
         with ThreadPoolExecutor(max_workers=prefetch) as pool:
@@ -261,22 +300,23 @@ class QuerySet(Generic[M]):
                     if len(pending) >= prefetch:
                         break
                 while pending:
-                    rows = pending.popleft().result()[0]
+                    rows, total, _pages = pending.popleft().result()
                     next_number = next(numbers, None)
                     if next_number is not None:
                         pending.append(pool.submit(self._fetch, client, next_number, per_page))
-                    yield rows
+                    yield rows, total
             finally:
                 for future in pending:
                     future.cancel()
 
-    def iterator(self, prefetch: int = 0) -> Iterator[M]:
-        """Stream the rows page by page without caching them.
+    def iterator(self, prefetch: int = 0, *, stats: PageStats | None = None) -> Iterator[M]:
+        """Stream the rows page by page without caching them, each object once.
 
         ``prefetch=N`` fetches up to N pages ahead in a thread pool (for high-latency links);
-        rows still come out in order.
+        rows still come out in order.  ``stats``, a ``PageStats``, records each page's total
+        and the repeats dropped, so a caller can see that the set moved while it was read.
         """
-        for page in self._pages(prefetch=prefetch):
+        for page in self._pages(prefetch=prefetch, stats=stats):
             yield from page
 
     def _fetch_all(self) -> list[M]:

@@ -743,9 +743,19 @@ def _without_request(exc: Exception, secrets: Sequence[str | None]) -> Exception
 
 
 def _describe(exc: Exception) -> str:
-    # requests' messages hold the URL and pool details, never headers; keep them short.
-    text = str(exc)
-    return text if len(text) <= 200 else text[:200] + "..."
+    """The reason a request failed, short: requests' own message is mostly pool details and
+    the URL, with the cause ("Connection refused") at the end, where a cut would lose it."""
+    reason: Any = exc.args[0] if isinstance(exc, requests.RequestException) and exc.args else exc
+    if isinstance(reason, MaxRetryError) and reason.reason is not None:
+        reason = reason.reason
+    if isinstance(reason, NewConnectionError):
+        text = str(reason).split(": ", 1)[-1]  # drop "<HTTPConnection object at 0x...>: "
+    elif isinstance(reason, BaseException) and len(reason.args) > 1:  # ProtocolError(msg, cause)
+        text = f"{reason.args[0]} {reason.args[1]}"
+    else:
+        text = str(reason)
+    text = " ".join(text.split())
+    return text if len(text) <= 200 else text[:100] + " ... " + text[-95:]
 
 
 # --- the default client ----------

@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
+import copy
+import json
+import math
 import os
+import shutil
 import signal
+import socket
+import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections import Counter
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
-from freshbooks_orm import Invoice, InvoiceLine, Money, ReadOnlyFieldError
+from freshbooks_orm import Invoice, InvoiceLine, JournalError, Money, ReadOnlyFieldError
 from freshbooks_orm.batch import (
     BatchInterrupted,
     ConflictError,
+    RunStateError,
     UnknownFieldError,
+    plan,
     resume,
     set_fields,
     undo,
@@ -52,6 +62,22 @@ def puts(sandbox):
         for r in sandbox.requests
         if r.method == "PUT" and r.status == 200
     )
+
+
+def fresh_read_then_put(sandbox):
+    """Ids whose PUT came after exactly one GET of that invoice following the planning reads."""
+    seen = {}
+    out = set()
+    for r in sandbox.requests:
+        tail = r.path.rsplit("/", 1)[1]
+        if not tail.isdigit():
+            continue
+        if r.method == "GET":
+            seen[int(tail)] = seen.get(int(tail), 0) + 1
+        elif r.method == "PUT":
+            assert seen.get(int(tail)) == 1, f"PUT of {tail} without exactly one GET first"
+            out.add(int(tail))
+    return out
 
 
 def writes(sandbox):
@@ -173,7 +199,9 @@ def test_apply_sends_every_line_and_undo_restores_them(sb, journal):
     assert result.done == len(overdue) and result.ok
     gets = [r for r in sb.requests if r.method == "GET"]
     assert all(("include[]", "lines") in r.query for r in gets)  # no per-invoice lazy GET
-    assert len(gets) == 1
+    # one list request to plan, then one GET of each invoice right before its own PUT
+    assert len([r for r in gets if r.path.endswith("/invoices")]) == 1
+    assert fresh_read_then_put(sb) == set(overdue)
     for r in writes(sb):
         iid = int(r.path.rsplit("/", 1)[1])
         sent = r.json["invoice"]
@@ -256,7 +284,7 @@ def test_a_failing_invoice_is_counted_and_does_not_stop_the_rest(sb, journal):
     assert (result.done, result.failed) == (5, 1)
     (failed_id,) = result.errors
     assert "Nope." in str(result.errors[failed_id])
-    assert journal.items(result.run_id, ("failed",))[0].invoice_id == failed_id
+    assert journal.items(result.run_id, ("failed",))[0].object_id == failed_id
     sb.requests.clear()
     again = resume(result.run_id, client=client, journal=journal, progress=False)
     assert again.done == 6 and again.ok
@@ -293,12 +321,17 @@ def test_resume_marks_an_item_caught_mid_write_done_without_sending_it_again(sb,
         .filter(id__in=ids)
         .update(po_number="PO-W", journal=journal, progress=False)
     )
+    journal.acquire(result.run_id)
     for iid in ids[:2]:  # as if killed between the PUT and its record
-        journal.mark(result.run_id, iid, "writing")
+        journal.db.execute("UPDATE items SET state = 'writing' WHERE object_id = ?", (iid,))
     journal.mark(result.run_id, ids[2], "planned")
+    journal.release(result.run_id)
     sb.requests.clear()
     again = resume(result.run_id, client=client, journal=journal, progress=False)
-    assert again.done == 4
+    # the two caught mid-write had landed: done; the 'planned' one was never sent by this run,
+    # so the value it already has is someone else's: unchanged, and undo leaves it alone
+    assert (again.done, again.unchanged) == (3, 1)
+    assert again.details[ids[2]] == "already had the new values"
     assert not writes(sb)  # each re-read showed the new values already there
 
 
@@ -382,42 +415,68 @@ CHILD = textwrap.dedent(
 )
 
 
+def run_child_and_kill(sb, path, after_done=40):
+    """Start CHILD against ``sb``, SIGKILL it once ``after_done`` invoices are done."""
+    sb.latency = 0.01
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, sb.url, sb.access_token, str(path)],
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        deadline = time.monotonic() + 20
+        done = 0
+        while time.monotonic() < deadline:
+            time.sleep(0.02)
+            if path.exists():
+                with Journal(path) as j:
+                    runs = j.runs()
+                    done = runs[0].count("done") if runs else 0
+            if done >= after_done:
+                break
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.wait(10)
+    assert child.returncode == -signal.SIGKILL
+    time.sleep(0.2)  # let the sandbox finish answering requests the child had in flight
+    sb.latency = 0.0
+
+
 @pytest.mark.slow
 def test_a_run_killed_halfway_then_resumed_updates_every_invoice_exactly_once(tmp_path):
     path = tmp_path / "journal.sqlite3"
     with Sandbox(invoices=200, seed=2) as sb:
         targets = visible(sb)
-        sb.latency = 0.01
-        child = subprocess.Popen(
-            [sys.executable, "-c", CHILD, sb.url, sb.access_token, str(path)],
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        try:
-            deadline = time.monotonic() + 20
-            done = 0
-            while time.monotonic() < deadline:
-                time.sleep(0.02)
-                if path.exists():
-                    with Journal(path) as j:
-                        runs = j.runs()
-                        done = runs[0].count("done") if runs else 0
-                if done >= 40:
-                    break
-            child.send_signal(signal.SIGKILL)
-        finally:
-            child.wait(10)
-        assert child.returncode == -signal.SIGKILL
-        time.sleep(0.2)  # let the sandbox finish answering requests the child had in flight
-        sb.latency = 0.0
+        run_child_and_kill(sb, path)
         with Journal(path) as j:
             run = j.runs()[0]
             assert 40 <= run.count("done") < len(targets)  # killed halfway
-            assert run.status == "running"  # nobody got to mark it interrupted
+            assert run.status == "interrupted"  # its process is gone: not shown as running
+            assert run.lease is not None and run.lease.alive is False
             result = resume(run.id, client=client_of(sb), journal=j, progress=False)
             assert result.done == len(targets) and result.ok
             assert j.run(run.id).status == "finished"
         assert puts(sb) == Counter({i: 1 for i in targets})
         assert all(sb.invoices[i]["po_number"] == "PO-KILL" for i in targets)
+
+
+@pytest.mark.slow
+def test_a_run_killed_right_after_some_puts_is_fully_undone(tmp_path):
+    path = tmp_path / "journal.sqlite3"
+    with Sandbox(invoices=200, seed=2) as sb:
+        original = {i: inv["po_number"] for i, inv in sb.invoices.items()}
+        run_child_and_kill(sb, path, after_done=20)
+        landed = {i for i, inv in sb.invoices.items() if inv["po_number"] == "PO-KILL"}
+        with Journal(path) as j:
+            run = j.runs()[0]
+            assert run.count("done") < len(landed) + 1 and run.pending  # killed halfway
+            result = undo(run.id, client=client_of(sb), journal=j, progress=False)
+            assert result.ok and result.done == len(landed)
+            assert any("never written" in note for note in result.notes)
+            assert j.run(run.id).status == "undone"
+            with pytest.raises(RunStateError, match="undone"):
+                resume(run.id, client=client_of(sb), journal=j)
+        # no invoice keeps the run's change, including any whose PUT landed unrecorded
+        assert {i: inv["po_number"] for i, inv in sb.invoices.items()} == original
 
 
 def test_money_and_decimal_values_round_trip_through_the_journal(sb, journal):
@@ -431,3 +490,381 @@ def test_money_and_decimal_values_round_trip_through_the_journal(sb, journal):
     assert {sb.invoices[i]["deposit_percentage"] for i in ids} == {"12.5"}
     reverted = undo(result.run_id, client=client_of(sb), journal=journal, progress=False)
     assert reverted.done == 3 and reverted.conflicts == 0
+
+
+# --- issue 9: a live, changing account -----------------------------------------------------------
+
+
+def plan_order(qs):
+    return [inv.id for inv in qs]
+
+
+def hold_after_first_put(client):
+    """Make ``client`` wait, after its first PUT, until the returned event is set: the run's
+    next fresh read then comes after whatever a colleague does meanwhile."""
+    go_on = threading.Event()
+    sent = []
+    request = client.request
+
+    def held(method, path, *args, **kwargs):
+        if sent and not go_on.is_set():
+            assert go_on.wait(10)
+        answer = request(method, path, *args, **kwargs)
+        if method == "PUT":
+            sent.append(path)
+        return answer
+
+    client.request = held
+    return go_on
+
+
+def test_a_colleagues_line_and_field_survive_an_apply(sb, journal):
+    client, colleague = client_of(sb), client_of(sb)
+    qs = Invoice.objects.using(client).filter(v3_status="overdue")
+    order = plan_order(qs)
+    assert len(order) >= 5
+    b, c = order[3], order[4]  # not written yet when the first one finishes (one worker)
+    before_c = sb.invoices[c]
+    go_on = hold_after_first_put(client)
+
+    def colleague_edits(finished, total, outcome):
+        if finished == 1:
+            inv = Invoice.objects.using(colleague).get(b)
+            inv.lines.append(InvoiceLine(name="Colleague's line", qty=1))
+            inv.save()
+            inv = Invoice.objects.using(colleague).get(c)
+            inv.po_number = "PO-COLLEAGUE"
+            inv.save()
+            go_on.set()
+
+    result = qs.apply(add_fee, journal=journal, workers=1, progress=colleague_edits)
+    after = sb.invoices
+    # b: the lines the fee changes moved: refused, and the colleague's line is still there
+    assert isinstance(result.errors[b], ConflictError) and "lines" in str(result.errors[b])
+    assert [line["name"] for line in after[b]["lines"]][-1] == "Colleague's line"
+    assert "Late fee" not in [line["name"] for line in after[b]["lines"]]
+    # c: only another field moved: re-planned from the fresh state; both changes are there
+    assert after[c]["po_number"] == "PO-COLLEAGUE"
+    assert after[c]["lines"][-1]["name"] == "Late fee"
+    assert result.details[c].startswith("re-planned") and result.replanned == 1
+    assert (result.conflicts, result.done) == (1, len(order) - 1)
+    assert "refused" in str(result) and "re-planned" in str(result)
+    item = {i.object_id: i for i in journal.items(result.run_id)}[c]
+    assert item.before_updated != before_c["updated"]  # the before-image is the fresh state
+    assert item.detail.startswith("re-planned")
+
+    reverted = undo(result.run_id, client=client, journal=journal, progress=False)
+    assert reverted.ok and reverted.done == len(order) - 1
+    final = sb.invoices
+    assert [line["name"] for line in final[c]["lines"]] == [
+        line["name"] for line in before_c["lines"]
+    ]
+    assert final[c]["po_number"] == "PO-COLLEAGUE"  # undo restores what the run replaced only
+    assert final[b]["lines"] == after[b]["lines"]  # the refused one is left alone
+
+
+def test_an_update_refuses_a_field_a_colleague_set_and_replans_around_another(sb, journal):
+    client, colleague = client_of(sb), client_of(sb)
+    qs = Invoice.objects.using(client).filter(id__in=sorted(visible(sb))[:8])
+    order = plan_order(qs)
+    d, e = order[3], order[4]
+    original_e = sb.invoices[e]["po_number"]
+    go_on = hold_after_first_put(client)
+
+    def colleague_edits(finished, total, outcome):
+        if finished == 1:
+            inv = Invoice.objects.using(colleague).get(d)
+            inv.po_number = "PO-HERS"
+            inv.save()
+            inv = Invoice.objects.using(colleague).get(e)
+            inv.terms = "Net 90"
+            inv.save()
+            go_on.set()
+
+    result = qs.update(po_number="PO-RUN", journal=journal, workers=1, progress=colleague_edits)
+    assert sb.invoices[d]["po_number"] == "PO-HERS"  # not overwritten from the stale plan
+    assert "po_number changed" in str(result.errors[d])
+    assert (sb.invoices[e]["po_number"], sb.invoices[e]["terms"]) == ("PO-RUN", "Net 90")
+    assert not result.ok and result.conflicts == 1
+    shown = journal.items(result.run_id)
+    assert {i.object_id: i.state for i in shown}[d] == "conflict"
+    undo(result.run_id, client=client, journal=journal, progress=False)
+    assert (sb.invoices[e]["po_number"], sb.invoices[e]["terms"]) == (original_e, "Net 90")
+
+
+def test_an_undone_run_cannot_be_resumed_or_undone_again(sb, journal):
+    client = client_of(sb)
+    ids = sorted(visible(sb))[:3]
+    result = (
+        Invoice.objects.using(client)
+        .filter(id__in=ids)
+        .update(po_number="PO-U", journal=journal, progress=False)
+    )
+    undo(result.run_id, client=client, journal=journal, progress=False)
+    assert journal.run(result.run_id).status == "undone"
+    sb.requests.clear()
+    with pytest.raises(RunStateError, match="undone"):
+        resume(result.run_id, client=client, journal=journal)
+    with pytest.raises(RunStateError, match="already undone"):
+        undo(result.run_id, client=client, journal=journal)
+    with pytest.raises(RunStateError, match="already undone"):
+        undo(result.run_id, journal=journal, dry_run=True)
+    assert not writes(sb)
+
+
+def test_an_undo_left_unfinished_blocks_resume_until_it_is_finished(sb, journal):
+    client = client_of(sb)
+    ids = sorted(visible(sb))[:6]
+    result = (
+        Invoice.objects.using(client)
+        .filter(id__in=ids)
+        .update(po_number="PO-V", journal=journal, progress=False)
+    )
+
+    def stop_after_two(finished, total, outcome):
+        if finished == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(BatchInterrupted) as caught:
+        undo(result.run_id, client=client, journal=journal, workers=1, progress=stop_after_two)
+    undo_id = caught.value.result.run_id
+    with pytest.raises(RunStateError, match=f"runs resume {undo_id}"):
+        resume(result.run_id, client=client, journal=journal)
+    finished = resume(undo_id, client=client, journal=journal, progress=False)
+    assert finished.ok and journal.run(result.run_id).status == "undone"
+
+
+def test_ctrl_c_after_every_item_finished_reports_done(sb, journal):
+    ids = sorted(visible(sb))[:4]
+
+    def interrupt_at_the_end(finished, total, outcome):
+        if finished == total:
+            raise KeyboardInterrupt
+
+    result = (
+        Invoice.objects.using(client_of(sb))
+        .filter(id__in=ids)
+        .update(po_number="PO-END", journal=journal, progress=interrupt_at_the_end)
+    )
+    assert result.ok and result.done == 4
+    assert journal.run(result.run_id).status == "finished"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_server_that_stops_mid_run_leaves_the_run_interrupted_and_resumable(journal):
+    with Sandbox(invoices=120, seed=5, port=free_port()) as sb:
+        client = client_of(sb)
+        targets = visible(sb)
+
+        def stop_server(finished, total, outcome):
+            if finished == 5:
+                sb.stop()
+
+        result = Invoice.objects.using(client).update(
+            notes="through an outage", workers=2, journal=journal, progress=stop_server
+        )
+        assert result.stopped and "Connection refused" in result.stopped
+        # nothing is counted failed: what was not written is left for resume
+        assert result.failed == 0 and result.pending > 0
+        assert result.done + result.pending == len(targets)
+        assert not result.ok and "stopped:" in str(result)
+        assert journal.run(result.run_id).status == "interrupted"
+        assert all("Connection refused" in str(e) for e in result.errors.values())
+
+        sb.start()  # the same port again
+        sb.requests.clear()
+        finished = resume(result.run_id, client=client, journal=journal, progress=False)
+        assert finished.ok and finished.done == len(targets)
+        assert all(n == 1 for n in puts(sb).values())
+        assert all(inv["notes"] == "through an outage" for i, inv in sb.invoices.items()
+                   if i in targets)  # fmt: skip
+
+
+def test_a_journal_locked_mid_run_stops_it_and_resume_settles_without_rewriting(tmp_path):
+    path = tmp_path / "journal.sqlite3"
+    with Sandbox(invoices=40, seed=5) as sb, Journal(path, timeout=0.2) as journal:
+        client = client_of(sb)
+        targets = visible(sb)
+        other = sqlite3.connect(str(path), isolation_level=None)
+
+        def lock_it(finished, total, outcome):
+            if finished == 3:
+                other.execute("BEGIN IMMEDIATE")  # another process holds the lock too long
+
+        try:
+            with pytest.raises(JournalError, match="locked") as caught:
+                Invoice.objects.using(client).update(
+                    notes="locked", workers=1, journal=journal, progress=lock_it
+                )
+        finally:
+            if other.in_transaction:
+                other.execute("ROLLBACK")
+            other.close()
+        message = str(caught.value)
+        assert "runs resume" in message
+        run = journal.runs()[0]
+        assert run.count("failed") == 0  # a write that landed is never reported failed
+        journal.release(run.id)
+        finished = resume(run.id, client=client, journal=journal, progress=False)
+        assert finished.ok and finished.done == len(targets)
+        assert all(n == 1 for n in puts(sb).values())
+
+
+# --- a set that moves while it is read -----------------------------------------------------------
+
+
+def create_during_reads(sb, pages=(2,), times=1):
+    """Make the sandbox create an invoice when it is asked for one of ``pages`` (``times`` times
+    in all), as a colleague or an integration would while a plan reads the list."""
+    table = sb.store.table("invoices")
+    original = table.list_result
+    created = []
+
+    def list_result(query):
+        if query.page in pages and len(created) < times:
+            inv = sb.store.create({"customerid": 1, "create_date": "2024-05-01"})
+            created.append(inv["id"])
+        return original(query)
+
+    table.list_result = list_result
+    return created
+
+
+def test_iteration_never_yields_an_object_twice(sb):
+    created = create_during_reads(sb)
+    ids = [inv.id for inv in Invoice.objects.using(client_of(sb))]
+    assert created and len(ids) == len(set(ids))
+
+
+def test_invoices_created_during_planning_are_planned_once_and_not_missed(sb, journal):
+    created = create_during_reads(sb)
+    the_plan = plan(Invoice.objects.using(client_of(sb)), set_fields(Invoice, {"notes": "N"}),
+                    "update")  # fmt: skip
+    ids = [e.object_id for e in the_plan.entries]
+    assert len(ids) == len(set(ids))  # nothing planned twice
+    assert set(ids) == visible(sb) and created[0] in ids  # nothing missed
+    assert the_plan.passes == 2 and the_plan.moving is None
+    result = the_plan.execute(journal=journal, progress=False)
+    assert result.ok and result.done == len(visible(sb))
+    assert puts(sb) == Counter({i: 1 for i in visible(sb)})
+
+
+def test_a_set_that_keeps_moving_is_reported(sb):
+    create_during_reads(sb, times=10)
+    result = Invoice.objects.using(client_of(sb)).update(notes="N", dry_run=True)
+    assert any("kept changing" in note for note in result.notes)
+    assert "kept changing" in str(result)
+
+
+def test_planning_reads_pages_concurrently_with_no_extra_request(journal):
+    with Sandbox(invoices=420, seed=5) as sb:
+        table = sb.store.table("invoices")
+        original = table.list_result
+        lock, active, peak = threading.Lock(), [0], [0]
+
+        def slow_list(query):
+            with lock:
+                active[0] += 1
+                peak[0] = max(peak[0], active[0])
+            try:
+                time.sleep(0.05)  # latency, so that overlapping reads can be seen
+                return original(query)
+            finally:
+                with lock:
+                    active[0] -= 1
+
+        table.list_result = slow_list
+        the_plan = plan(Invoice.objects.using(client_of(sb)), None, "delete")
+        pages = [r for r in sb.requests if r.method == "GET"]
+        n = len(visible(sb))
+        assert the_plan.matched == n
+        assert len(pages) == math.ceil(n / 100)  # one request per page, no more
+        assert peak[0] >= 2  # pages after the first were read concurrently
+
+
+# --- two processes, one run ----------------------------------------------------------------------
+
+RESUMER = textwrap.dedent(
+    """
+    import sys
+    from freshbooks_orm import Client, RunInUseError
+    from freshbooks_orm.batch import resume
+    from freshbooks_orm.transport import RetryPolicy
+    url, token, journal, run_id = sys.argv[1:5]
+    client = Client(access_token=token, account_id="zDmNq", base_url=url,
+                    retry=RetryPolicy(backoff=0.001, max_retry_after=0.05))
+    try:
+        result = resume(run_id, client=client, journal=journal, progress=False)
+    except RunInUseError as exc:
+        print("in use:", exc)
+        sys.exit(3)
+    print("done", result.done)
+    """
+)
+
+
+@pytest.mark.slow
+def test_two_processes_resuming_one_run_write_each_invoice_at_most_once(tmp_path):
+    path = tmp_path / "journal.sqlite3"
+    with Sandbox(invoices=120, seed=5) as sb:
+        targets = visible(sb)
+
+        def stop_at_once(finished, total, outcome):
+            raise KeyboardInterrupt
+
+        with pytest.raises(BatchInterrupted) as caught:
+            Invoice.objects.using(client_of(sb)).update(
+                notes="twice?", workers=1, journal=path, progress=stop_at_once
+            )
+        run_id = caught.value.result.run_id
+        sb.latency = 0.01  # each resume takes a while, so the two overlap
+        argv = [sys.executable, "-c", RESUMER, sb.url, sb.access_token, str(path), run_id]
+        procs = [subprocess.Popen(argv, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+        outs = [(p.wait(60), p.stdout.read()) for p in procs]
+        for p in procs:
+            p.stdout.close()
+        codes = sorted(code for code, _ in outs)
+        assert codes in ([0, 0], [0, 3]), outs
+        if codes == [0, 3]:
+            assert any("in use by pid" in out for _, out in outs)
+        assert all(n == 1 for n in puts(sb).values())  # at most one PUT per invoice
+        assert set(puts(sb)) == targets
+        with Journal(path) as j:
+            assert j.run(run_id).status == "finished" and j.run(run_id).lease is None
+
+
+# --- a journal written by 0.1.0 ------------------------------------------------------------------
+
+
+def test_a_schema_1_run_can_be_resumed_and_undone_after_the_upgrade(tmp_path):
+    data = Path(__file__).parent / "data"
+    path = tmp_path / "journal.sqlite3"
+    shutil.copy(data / "journal_v1.sqlite3", path)
+    saved = json.loads((data / "journal_v1_invoices.json").read_text())
+    state = {int(k): v for k, v in saved.items()}
+    with Sandbox(invoices=30, seed=3) as sb:
+        sb.store.load(copy.deepcopy(list(state.values())))  # the server the journal describes
+        db = sqlite3.connect(str(path))
+        db.execute("UPDATE runs SET api_host = ?", (f"127.0.0.1:{sb.port}",))
+        db.commit()
+        db.close()
+        client = client_of(sb)
+        with Journal(path) as j:
+            runs = {r.note: r for r in j.runs()}
+            interrupted, finished = runs["interrupted"], runs["finished"]
+            resumed = resume(interrupted.id, client=client, journal=j, progress=False)
+            assert resumed.ok and resumed.done == 12
+            left = [i.object_id for i in j.items(interrupted.id) if i.state == "done"]
+            assert len(left) == 12
+            assert all(n == 1 for n in puts(sb).values()) and len(puts(sb)) == 7
+            reverted = undo(finished.id, client=client, journal=j, progress=False)
+            assert reverted.ok and reverted.done == 5
+            for item in j.items(finished.id):
+                assert sb.invoices[item.object_id]["po_number"] == item.before["po_number"]
+            with pytest.raises(RunStateError, match="already undone"):
+                undo(runs["undone"].id, client=client, journal=j)

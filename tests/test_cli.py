@@ -11,7 +11,9 @@ import sys
 
 import pytest
 
+from freshbooks_orm import cli as cli_module
 from freshbooks_orm.cli import main
+from freshbooks_orm.journal import Journal
 
 ENV_NAMES = ("FRESHBOOKS_ACCESS_TOKEN", "FRESHBOOKS_ACCOUNT_ID", "FRESHBOOKS_API_URL")
 
@@ -64,7 +66,8 @@ def test_writes_without_yes_and_without_a_terminal_are_refused(capsys, monkeypat
         code = main(["--sandbox", "invoices", "delete", "--filter", "v3_status=draft"])
     out, err = capsys.readouterr()
     assert code == 2 and "refusing without --yes" in err
-    assert "would change" in out  # the preview was shown first
+    assert "will change" in out  # the preview was shown first
+    assert "dry run" not in out  # ... and not labelled as a dry run: it is a real write's plan
 
 
 def test_sandbox_flag_lists_and_fixes_in_process(capsys):
@@ -78,6 +81,74 @@ def test_sandbox_flag_lists_and_fixes_in_process(capsys):
                  "--set", "po_number=PO-1", "--yes", "--no-progress"])  # fmt: skip
     out = capsys.readouterr().out
     assert code == 0 and f"{len(rows)} done" in out
+
+
+def test_an_empty_or_ambiguous_run_id_is_refused(capsys, tmp_path):
+    journal = Journal(tmp_path / "journal.sqlite3")
+    ids = [
+        journal.create_run(action="update", resource="invoices", account_id="a", api_host="h",
+                           filter={}, changes={}, items=[], matched=0)
+        for _ in range(2)
+    ]  # fmt: skip
+    journal.close()
+    for argv in (["runs", "undo", "", "--yes"], ["runs", "resume", " ", "--yes"]):
+        assert main(["--journal", str(tmp_path / "journal.sqlite3"), *argv]) == 2
+        err = capsys.readouterr().err
+        assert "no run id given" in err and err.count("\n") == 1
+    assert main(["--journal", str(tmp_path / "journal.sqlite3"), "runs", "show", ids[0][:9]]) == 2
+    err = capsys.readouterr().err
+    assert "ambiguous" in err and ids[0] in err and ids[1] in err
+
+
+def test_a_journal_error_is_one_line(capsys, tmp_path):
+    assert main(["--journal", str(tmp_path), "runs", "list"]) == 1
+    err = capsys.readouterr().err
+    assert "is a directory" in err and err.count("\n") == 1 and "Traceback" not in err
+    bad = tmp_path / "bad.sqlite3"
+    bad.write_bytes(b"garbage" * 1000)
+    assert main(["--journal", str(bad), "runs", "list"]) == 1
+    err = capsys.readouterr().err
+    assert "corrupt" in err and err.count("\n") == 1
+
+
+def test_help_shows_yes_and_the_exit_codes(capsys):
+    assert main(["runs", "resume", "--help"]) == 0
+    out = capsys.readouterr().out
+    out = " ".join(out.split())
+    assert "runs resume RUN [--yes]" in out and "--yes is required" in out and "130" in out
+    assert main(["--help"]) == 0
+    assert "130 interrupted" in " ".join(capsys.readouterr().out.split())
+
+
+def test_a_sandbox_run_prints_no_undo_hint_for_a_journal_thrown_away(capsys, monkeypatch, tmp_path):
+    monkeypatch.delenv("FRESHBOOKS_ORM_JOURNAL")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))  # were it not thrown away: still in tmp
+    monkeypatch.setenv("HOME", str(tmp_path))
+    code = main(["--sandbox", "invoices", "update", "--filter", "v3_status=draft",
+                 "--set", "po_number=PO-1", "--yes", "--no-progress"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 0 and "runs undo" not in err and "thrown away" in err
+
+
+def test_a_server_that_stops_mid_run_is_reported_with_its_cause(capsys, monkeypatch, tmp_path):
+    def stopping_progress(ctx):
+        def callback(finished, total, outcome):
+            if finished == 3:
+                ctx.sandbox.stop()
+
+        return callback
+
+    monkeypatch.setattr(cli_module.Context, "progress", stopping_progress)
+    journal = tmp_path / "j.sqlite3"
+    code = main(["--sandbox", "--journal", str(journal), "invoices", "update", "--all",
+                 "--set", "notes=outage", "--yes", "--workers", "2"])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "stopped: the server stopped answering" in out and "Connection refused" in out
+    assert "0 failed" in out and "not yet written" in out
+    assert "retry with: freshbooks-orm runs resume" in err
+    with Journal(journal) as j:
+        assert j.runs()[0].status == "interrupted"
 
 
 def test_demo_runs_without_environment_and_shows_the_requests(capsys):
@@ -193,6 +264,13 @@ def test_end_to_end_dry_run_update_list_undo(served):
 
     again = cli(served, "runs", "resume", "latest")
     assert again.returncode == 0 and "nothing left to do" in again.stdout
+    run_id = done.stderr.split("undo with: freshbooks-orm runs undo ")[1].split()[0]
+    twice = cli(served, "runs", "undo", run_id, "--yes")
+    assert twice.returncode == 2 and "already undone" in twice.stderr
+    assert twice.stderr.count("\n") == 1
+    revived = cli(served, "runs", "resume", run_id, "--yes")
+    assert revived.returncode == 2 and "cannot be resumed" in revived.stderr
+    assert drafts() == original
 
     show = cli(served, "invoices", "show", str(next(iter(original))))
     assert show.returncode == 0 and "lines (" in show.stdout

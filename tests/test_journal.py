@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import sqlite3
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from freshbooks_orm.journal import Journal, default_journal_path
+from freshbooks_orm import JournalError, RunInUseError, UnknownRunError
+from freshbooks_orm.journal import Journal, current_host, default_journal_path
 
 
 @pytest.fixture
@@ -20,7 +24,7 @@ def journal(tmp_path: Path):
 def make_run(j: Journal, n: int = 3, **kw) -> str:
     items = [
         {
-            "invoice_id": 100 + i,
+            "object_id": 100 + i,
             "state": "planned",
             "before": {"po_number": None},
             "before_updated": "2024-01-01 00:00:00",
@@ -28,10 +32,10 @@ def make_run(j: Journal, n: int = 3, **kw) -> str:
         }
         for i in range(n)
     ]
-    items.append({"invoice_id": 999, "state": "unchanged"})
+    items.append({"object_id": 999, "state": "unchanged"})
     defaults = dict(
         action="update",
-        resource="Invoice",
+        resource="invoices",
         account_id="zDmNq",
         api_host="api.example",
         filter={"params": [["search[v3_status]", "sent"]]},
@@ -57,7 +61,7 @@ def test_default_path_follows_the_environment(monkeypatch, tmp_path):
 def test_a_run_records_who_when_where_what_and_its_items(journal):
     run_id = make_run(journal, note="March PO fix")
     run = journal.run(run_id)
-    assert run.action == "update" and run.resource == "Invoice"
+    assert run.action == "update" and run.resource == "invoices"
     assert run.account_id == "zDmNq" and run.api_host == "api.example"
     assert run.filter == {"params": [["search[v3_status]", "sent"]]}
     assert run.changes == {"set": {"po_number": "PO-7"}}
@@ -65,12 +69,12 @@ def test_a_run_records_who_when_where_what_and_its_items(journal):
     assert run.counts == {"planned": 3, "unchanged": 1}
     assert run.planned == 3 and run.pending == 3 and run.matched == 4
     items = journal.items(run_id)
-    assert [i.invoice_id for i in items] == [100, 101, 102, 999]  # planning order
+    assert [i.object_id for i in items] == [100, 101, 102, 999]  # planning order
     assert items[0].before == {"po_number": None} and items[0].payload == {"po_number": "PO-7"}
 
 
 def test_items_move_through_their_states(journal):
-    run_id = make_run(journal)
+    run_id = make_run(journal, lease=True)
     journal.mark(run_id, 100, "writing")
     journal.mark(run_id, 101, "failed", error="ServerError: boom")
     journal.mark(run_id, 102, "done", after={"po_number": "PO-7"}, after_updated="2024-01-02")
@@ -108,3 +112,162 @@ def test_another_process_can_read_while_a_run_writes(journal):
         assert count == 1
     finally:
         other.close()
+
+
+# --- run ids --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["", "   ", "2"])
+def test_an_empty_or_too_short_run_id_is_refused(journal, text):
+    make_run(journal)  # the only run: an empty prefix would "match" it
+    with pytest.raises(UnknownRunError) as caught:
+        journal.resolve(text)
+    assert isinstance(caught.value, KeyError) and isinstance(caught.value, JournalError)
+    assert "latest" in str(caught.value)
+
+
+def test_an_ambiguous_prefix_lists_the_candidates(journal):
+    ids = [make_run(journal) for _ in range(3)]
+    prefix = ids[0][:9]  # the date and the dash: all three
+    with pytest.raises(UnknownRunError, match="ambiguous") as caught:
+        journal.resolve(prefix)
+    assert all(run_id in str(caught.value) for run_id in ids)
+    assert journal.resolve(ids[1]) == ids[1]
+
+
+# --- typed errors ---------------------------------------------------------------------------------
+
+
+def test_a_corrupt_file_is_a_journal_error_naming_the_file(tmp_path):
+    path = tmp_path / "journal.sqlite3"
+    path.write_bytes(b"this is not an SQLite file at all" * 100)
+    with pytest.raises(JournalError, match="corrupt or not a journal") as caught:
+        Journal(path)
+    assert caught.value.journal_path == str(path) and str(path) in str(caught.value)
+    assert "move it aside" in str(caught.value)
+
+
+def test_a_directory_is_a_journal_error(tmp_path):
+    with pytest.raises(JournalError, match="is a directory") as caught:
+        Journal(tmp_path)
+    assert "--journal" in str(caught.value)
+
+
+def test_a_lock_held_too_long_is_a_journal_error(tmp_path):
+    path = tmp_path / "j.sqlite3"
+    Journal(path).close()
+    other = sqlite3.connect(str(path), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        with Journal(path, timeout=0.1) as j, pytest.raises(JournalError, match="locked"):
+            make_run(j)
+        assert Journal(path, timeout=0.1).runs() == []  # reading still works
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+
+FULL_DISK_CHILD = """
+import os, resource, signal, sys
+from freshbooks_orm import JournalError
+from freshbooks_orm.journal import Journal
+path = sys.argv[1]
+j = Journal(path)
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail the write (EFBIG) instead of dying
+resource.setrlimit(resource.RLIMIT_FSIZE, (os.path.getsize(path) + 4096, resource.RLIM_INFINITY))
+items = [{"object_id": i, "state": "planned", "payload": {"notes": "x" * 200}} for i in range(50)]
+try:
+    j.create_run(action="update", resource="invoices", account_id="a", api_host="h",
+                 filter={}, changes={}, items=items, matched=50)
+except JournalError as exc:
+    print("JournalError:", exc)
+    sys.exit(3)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE is POSIX")
+def test_a_full_disk_is_a_journal_error(tmp_path):
+    path = tmp_path / "j.sqlite3"
+    done = subprocess.run(
+        [sys.executable, "-c", FULL_DISK_CHILD, str(path)], capture_output=True, text=True
+    )
+    assert done.returncode == 3, done.stderr
+    assert "JournalError:" in done.stdout and "full" in done.stdout and str(path) in done.stdout
+    assert "Traceback" not in done.stderr
+    with Journal(path) as j:
+        assert j.runs() == []  # nothing half-written
+
+
+# --- leases ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def other_process():
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    yield proc
+    proc.kill()
+    proc.wait()
+
+
+def set_lease(j, run_id, pid, host=None):
+    j.db.execute(
+        "UPDATE runs SET lease_pid = ?, lease_host = ?, lease_since = '2026-01-01T00:00:00+00:00',"
+        " lease_token = 'theirs' WHERE id = ?",
+        (pid, host or current_host(), run_id),
+    )
+
+
+def test_a_run_held_by_a_live_process_is_refused_naming_it(journal, other_process):
+    run_id = make_run(journal)
+    set_lease(journal, run_id, other_process.pid)
+    assert journal.run(run_id).status == "running"
+    with pytest.raises(RunInUseError, match=f"pid {other_process.pid}") as caught:
+        journal.acquire(run_id)
+    assert caught.value.holder and current_host() in caught.value.holder
+    with pytest.raises(RunInUseError):  # and no item can be marked writing without the lease
+        journal.mark(run_id, 100, "writing")
+
+
+def test_a_dead_holders_lease_is_taken_over(journal):
+    run_id = make_run(journal)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True)  # fmt: skip
+    set_lease(journal, run_id, int(gone.stdout))
+    assert journal.run(run_id).status == "interrupted"  # not "running" forever
+    with journal.leased(run_id):
+        lease = journal.run(run_id).lease
+        assert lease is not None and lease.pid == os.getpid() and lease.mine
+        journal.mark(run_id, 100, "writing")
+        with pytest.raises(RunInUseError, match="this process"):
+            Journal(journal.path).acquire(run_id)  # another thread/Journal of this process
+    assert journal.run(run_id).lease is None
+
+
+def test_a_lease_on_another_host_is_not_taken_over(journal):
+    run_id = make_run(journal)
+    set_lease(journal, run_id, 1, host="elsewhere.example")
+    with pytest.raises(RunInUseError, match="another host"):
+        journal.acquire(run_id)
+
+
+# --- schema 1 -------------------------------------------------------------------------------------
+
+V1 = Path(__file__).parent / "data" / "journal_v1.sqlite3"
+
+
+def test_a_schema_1_journal_is_migrated_in_place(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    shutil.copy(V1, path)
+    with Journal(path) as j:
+        runs = {r.note: r for r in j.runs()}
+        assert j.db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert {r.resource for r in runs.values()} == {"invoices"}
+        assert runs["finished"].status == "finished" and runs["finished"].count("done") == 5
+        assert runs["interrupted"].counts == {"done": 5, "planned": 7}
+        assert runs["undone"].status == "undone"
+        assert runs["the undo"].undoes == runs["undone"].id
+        items = j.items(runs["finished"].id)
+        assert len(items) == 5 and all(i.resource == "invoices" for i in items)
+        assert "po_number" in items[0].before and items[0].payload == {"po_number": "PO-V1"}
+    with Journal(path) as j:  # opening again is a no-op
+        assert len(j.runs()) == 4

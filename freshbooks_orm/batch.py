@@ -429,7 +429,7 @@ def plan(
         if passes >= MAX_PASSES:
             moving = (
                 f"the matched {_resource_name(model)} kept changing while they were read "
-                f"({passes} reads; page totals {sorted(set(stats.totals))}, "
+                f"({passes} reads; page totals {sorted({t for t in stats.totals if t is not None})}, "
                 f"{stats.repeats} rows repeated): some matching objects may be missing from this "
                 "plan; run it again when the account is quieter"
             )

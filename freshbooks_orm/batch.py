@@ -427,9 +427,10 @@ def plan(
         if not stats.moved:
             break
         if passes >= MAX_PASSES:
+            totals = sorted({t for t in stats.totals if t is not None})
             moving = (
                 f"the matched {_resource_name(model)} kept changing while they were read "
-                f"({passes} reads; page totals {sorted({t for t in stats.totals if t is not None})}, "
+                f"({passes} reads; page totals {totals}, "
                 f"{stats.repeats} rows repeated): some matching objects may be missing from this "
                 "plan; run it again when the account is quieter"
             )

@@ -126,6 +126,18 @@ def test_file_store_never_shows_its_token(tmp_path: Path) -> None:
         store.load()
 
 
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_file_store_warns_about_a_readable_file(tmp_path: Path, caplog: Any) -> None:
+    store = FileTokenStore(tmp_path / "t.json")
+    store.save({"access_token": "SECRET-A"})
+    store.path.chmod(0o644)
+    with caplog.at_level("WARNING", logger="freshbooks_orm"):
+        assert store.load() == {"access_token": "SECRET-A"}
+    assert "readable by other users" in caplog.text and "SECRET" not in caplog.text
+    store.save({"access_token": "SECRET-B"})
+    assert stat.S_IMODE(store.path.stat().st_mode) == 0o600  # rewritten owner-only
+
+
 @pytest.mark.skipif(os.name != "posix", reason="fcntl locks")
 def test_file_store_lock_excludes_other_processes(tmp_path: Path) -> None:
     store = FileTokenStore(tmp_path / "t.json")
@@ -181,6 +193,24 @@ def test_client_takes_its_token_from_the_store_and_saves_refreshes(
     assert [t["refresh_token"] for t in saved] == [after["refresh_token"]]  # token_saver too
     assert token_calls(sb) == [200]
     assert "SECRET" not in repr(client) and after["access_token"] not in repr(client)
+
+
+def test_refreshing_through_a_store_logs_no_secret(
+    sb: Sandbox, tmp_path: Path, caplog: Any
+) -> None:
+    store = FileTokenStore(tmp_path / "t.json")
+    store.save(sb.issue_tokens())
+    other = FileTokenStore(store.path)
+    with caplog.at_level("DEBUG", logger="freshbooks_orm"):
+        first, second = store_client(sb, store), store_client(sb, other)
+        sb.expire_access_tokens()
+        first.request("GET", LIST)
+        second.request("GET", LIST)  # adopts the first one's token from the store
+    assert "refreshed the access token" in caplog.text and "adopted" in caplog.text
+    token = store.load()
+    assert token is not None
+    for secret in (token["access_token"], token["refresh_token"], sb.client_secret):
+        assert secret not in caplog.text
 
 
 def test_a_second_client_adopts_the_refresh_of_the_first(sb: Sandbox, tmp_path: Path) -> None:
@@ -440,6 +470,7 @@ def test_login_refuses_a_redirect_it_cannot_receive(token_file: Path, capsys: An
     assert "not on this machine" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_login_reports_a_refusal(
     sb: Sandbox, token_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -32,6 +32,7 @@ from freshbooks_orm.batch import (
     set_fields,
     undo,
 )
+from freshbooks_orm.cli import main
 from freshbooks_orm.journal import Journal
 from freshbooks_orm.sandbox import Sandbox
 from freshbooks_orm.transport import RetryPolicy
@@ -518,7 +519,7 @@ def hold_after_first_put(client):
     return go_on
 
 
-def test_a_colleagues_line_and_field_survive_an_apply(sb, journal):
+def test_a_colleagues_line_and_field_survive_an_apply(sb, journal, capsys):
     client, colleague = client_of(sb), client_of(sb)
     qs = Invoice.objects.using(client).filter(v3_status="overdue")
     order = plan_order(qs)
@@ -552,6 +553,13 @@ def test_a_colleagues_line_and_field_survive_an_apply(sb, journal):
     item = {i.object_id: i for i in journal.items(result.run_id)}[c]
     assert item.before_updated != before_c["updated"]  # the before-image is the fresh state
     assert item.detail.startswith("re-planned")
+    # the command line says the same, per invoice
+    assert main(["--journal", str(journal.path), "runs", "show", result.run_id, "--items"]) == 0
+    shown = {
+        line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line[:1].isdigit()
+    }
+    assert "conflict" in shown[str(b)] and "refused: lines changed" in shown[str(b)]
+    assert "re-planned" in shown[str(c)]
 
     reverted = undo(result.run_id, client=client, journal=journal, progress=False)
     assert reverted.ok and reverted.done == len(order) - 1

@@ -13,7 +13,7 @@ import pytest
 
 from freshbooks_orm import cli as cli_module
 from freshbooks_orm.cli import main
-from freshbooks_orm.journal import Journal
+from freshbooks_orm.journal import Journal, current_host
 
 ENV_NAMES = ("FRESHBOOKS_ACCESS_TOKEN", "FRESHBOOKS_ACCOUNT_ID", "FRESHBOOKS_API_URL")
 
@@ -98,6 +98,40 @@ def test_an_empty_or_ambiguous_run_id_is_refused(capsys, tmp_path):
     assert main(["--journal", str(tmp_path / "journal.sqlite3"), "runs", "show", ids[0][:9]]) == 2
     err = capsys.readouterr().err
     assert "ambiguous" in err and ids[0] in err and ids[1] in err
+
+
+def test_a_run_another_process_holds_is_refused_naming_it(capsys, tmp_path):
+    path = tmp_path / "journal.sqlite3"
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        with Journal(path) as j:
+            items = [
+                {"object_id": 1, "state": "planned", "payload": {"po_number": "X"}},
+                {"object_id": 2, "state": "planned", "before": {"po_number": ""},
+                 "payload": {"po_number": "X"}},
+            ]  # fmt: skip
+            run_id = j.create_run(action="update", resource="invoices", account_id="a",
+                                  api_host="h", filter={}, changes={}, matched=2,
+                                  items=items)  # fmt: skip
+            j.db.execute(
+                "UPDATE items SET state = 'done', after = ? WHERE object_id = 2",
+                ('{"po_number": "X"}',),
+            )
+            j.db.execute(
+                "UPDATE runs SET lease_pid = ?, lease_host = ?, lease_since = 'now',"
+                " lease_token = 't'",
+                (holder.pid, current_host()),
+            )
+        for argv in (["runs", "resume", run_id, "--yes"], ["runs", "undo", run_id, "--yes"]):
+            code = main(["--journal", str(path), "--access-token", "x", "--account-id", "a",
+                         "--api-url", "http://h", *argv])  # fmt: skip
+            err = capsys.readouterr().err
+            assert code == 1 and f"in use by pid {holder.pid}" in err and err.count("\n") == 1
+        assert main(["--journal", str(path), "runs", "show", run_id]) == 0
+        assert f"running (held by pid {holder.pid}" in capsys.readouterr().out
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 def test_a_journal_error_is_one_line(capsys, tmp_path):

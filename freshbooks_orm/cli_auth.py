@@ -18,6 +18,7 @@ program sharing it out.
 from __future__ import annotations
 
 import argparse
+import datetime as _dt
 import os
 import queue
 import secrets
@@ -318,8 +319,26 @@ def cmd_logout(ctx: Context) -> int:
 
 
 def cmd_whoami(ctx: Context) -> int:
-    _print_identity(ctx, ctx.client().request("GET", ME_PATH))
+    client = ctx.client()
+    _print_identity(ctx, client.request("GET", ME_PATH))
+    ctx.print(f"credentials {_source(ctx, client)}")
     return 0
+
+
+def _source(ctx: Context, client: Client) -> str:
+    """Where this command's credentials came from (never the credentials themselves)."""
+    if ctx.opt("sandbox"):
+        return "the embedded sandbox"
+    store = client.tokens.store
+    if isinstance(store, FileTokenStore):
+        expires = client.tokens.expires_at
+        when = (
+            f"; the access token expires {_dt.datetime.fromtimestamp(expires):%Y-%m-%d %H:%M}"
+            if expires is not None
+            else ""
+        )
+        return f"token file {store.path} (refreshed and saved as needed{when})"
+    return "--access-token or FRESHBOOKS_ACCESS_TOKEN (never refreshed)"
 
 
 def _print_identity(ctx: Context, body: Any) -> None:

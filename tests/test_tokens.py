@@ -422,6 +422,7 @@ def test_login_whoami_refresh_logout_end_to_end(
     assert main(["whoami"]) == 0
     out = capsys.readouterr().out
     assert sb.account_id in out and "owner" in out
+    assert f"credentials token file {token_file}" in out
     assert main(["invoices", "list"]) == 0
     capsys.readouterr()
 

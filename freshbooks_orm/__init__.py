@@ -13,17 +13,20 @@ from ._version import __version__
 logging.getLogger("freshbooks_orm").addHandler(logging.NullHandler())
 
 from . import registry  # noqa: E402
+from .aggregates import Avg, Count, Max, Min, Sum  # noqa: E402
 from .auth import authorization_url, exchange_code  # noqa: E402
 from .errors import (  # noqa: E402
     AuthenticationError,
     ConfigurationError,
     ConflictError,
     FieldValueError,
+    FilterNotAppliedError,
     FreshBooksError,
     InvalidFieldValue,
     InvalidFilterValue,
     JournalError,
     MalformedResponseError,
+    MixedCurrencyError,
     MultipleObjectsReturned,
     NotFound,
     PermissionDenied,
@@ -41,6 +44,7 @@ from .errors import (  # noqa: E402
     ValidationError,
 )
 from .invoices import V3_STATUSES, Invoice, InvoiceLine, InvoiceStatus  # noqa: E402
+from .lookups import Q  # noqa: E402
 from .queryset import QuerySet  # noqa: E402
 from .resources.common import VisState  # noqa: E402
 from .resources.credit_notes import CreditNote, CreditNoteLine  # noqa: E402
@@ -58,10 +62,12 @@ from .types import Money  # noqa: E402
 __all__ = [
     "V3_STATUSES",
     "AuthenticationError",
+    "Avg",
     "Client",
     "ConfigurationError",
     "ConflictError",
     "Contact",
+    "Count",
     "CreditNote",
     "CreditNoteLine",
     "Customer",
@@ -73,6 +79,7 @@ __all__ = [
     "ExpenseStatus",
     "FieldValueError",
     "FileTokenStore",
+    "FilterNotAppliedError",
     "FreshBooksError",
     "InvalidFieldValue",
     "InvalidFilterValue",
@@ -83,11 +90,15 @@ __all__ = [
     "JournalError",
     "LockingTokenStore",
     "MalformedResponseError",
+    "Max",
+    "Min",
+    "MixedCurrencyError",
     "Money",
     "MultipleObjectsReturned",
     "NotFound",
     "Payment",
     "PermissionDenied",
+    "Q",
     "QuerySet",
     "RateLimitError",
     "ReadOnlyFieldError",
@@ -97,6 +108,7 @@ __all__ = [
     "RunInUseError",
     "RunStateError",
     "ServerError",
+    "Sum",
     "Tax",
     "TokenStore",
     "TransportError",

@@ -14,6 +14,7 @@ The tree::
     ├── UncertainWriteError              a POST failed after it may have reached the server
     ├── ConflictError                    a batch left an object alone: it changed since it was read
     ├── MultipleObjectsReturned          ``get()`` matched more than one row
+    ├── FilterNotAppliedError            the server answered with a row its filter excludes
     ├── FieldValueError (ValueError)     a field the server sent cannot be read (``2024-02-30``)
     └── JournalError                     the batch journal cannot be used (``journal_path``)
         ├── RunInUseError                another live process holds the run (``holder``)
@@ -30,6 +31,7 @@ The tree::
     UnknownFieldError(TypeError, AttributeError)       ``update()``/assignment named no field
     InvalidFilterValue(ValueError)                     a known filter with a value it cannot take
     InvalidFieldValue(ValueError, TypeError)           a field assigned a value it cannot send
+    MixedCurrencyError(ValueError)                     money compared or summed across currencies
     ReadOnlyFieldError(AttributeError)                 assigning a computed or create-only field
     RunStateError(JournalError, ValueError)            resume an undone run, undo one twice
     UnknownRunError(JournalError, KeyError)            an empty, unknown or ambiguous run id
@@ -62,11 +64,13 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "FieldValueError",
+    "FilterNotAppliedError",
     "FreshBooksError",
     "InvalidFieldValue",
     "InvalidFilterValue",
     "JournalError",
     "MalformedResponseError",
+    "MixedCurrencyError",
     "MultipleObjectsReturned",
     "NotFound",
     "PermissionDenied",
@@ -227,6 +231,31 @@ class MultipleObjectsReturned(FreshBooksError):
     """``get()`` matched more than one object."""
 
 
+class FilterNotAppliedError(FreshBooksError):
+    """The server returned a row that contradicts a filter the query sent.
+
+    FreshBooks silently ignores filters it does not honour and then answers with *every* row;
+    every row of a list answer is checked against each server filter whose field it carries,
+    and the first contradiction raises this before any row of that page is used (so before a
+    batch plans or writes anything).  ``filter`` is the API filter's name, ``parameter`` the
+    query pair sent (``search[statusid]=1``), ``row_id`` the id of a row that contradicts it.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        filter: str | None = None,
+        parameter: str | None = None,
+        row_id: Any = None,
+        **kw: Any,
+    ) -> None:
+        super().__init__(message, **kw)
+        self.filter = filter
+        self.parameter = parameter
+        self.row_id = row_id
+
+
 class JournalError(FreshBooksError):
     """The batch journal could not be opened, read or written.
 
@@ -304,6 +333,10 @@ class UnknownFieldError(UsageError, TypeError, AttributeError):
 
 class InvalidFilterValue(UsageError, ValueError):
     """A known filter was given a value it cannot take."""
+
+
+class MixedCurrencyError(UsageError, ValueError):
+    """Money of different currencies was compared, ordered or summed; the currencies are named."""
 
 
 class InvalidFieldValue(UsageError, ValueError, TypeError):

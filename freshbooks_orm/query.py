@@ -110,11 +110,19 @@ def encode_enum(enum_type: EnumType) -> Callable[[Any], str]:
 
 @attrs.frozen
 class Filter:
-    """A filter the API documents: ``search[<name>]=<value>``."""
+    """A filter the API documents: ``search[<name>]=<value>``.
+
+    ``means`` (optional) says what the filter checks as a Django lookup on the model, for the
+    query planner and the verification of the server's rows: ``"amount__gte"`` (the filter's
+    value is compared), or ``"outstanding__gt=0"`` for a true/false filter (true means the
+    condition holds).  Without it the planner reads the meaning from ``ResourceSpec.lookups``
+    (``{"amount__gte": "total_min"}``), or from a field of the filter's own name (exact match).
+    """
 
     name: str
     encode: Callable[[Any], str] = encode_str
     doc: str = ""
+    means: str = attrs.field(default="", kw_only=True)
 
     def pairs(self, value: Any) -> Params:
         return ((f"search[{self.name}]", self.encode(value)),)
@@ -144,11 +152,7 @@ class InFilter(Filter):
 
 @attrs.frozen
 class BoolFilter(Filter):
-    """true/false filters (``paid``, ``outstanding``).
-
-    Their encoding is not documented; FreshBooks' own SDK sends them as top-level ``name=true``
-    rather than inside ``search[...]``, and so do we.
-    """
+    """A top-level true/false filter: ``name=true`` (FreshBooks' SDK builders' form)."""
 
     def pairs(self, value: Any) -> Params:
         if not isinstance(value, bool):

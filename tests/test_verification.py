@@ -86,7 +86,7 @@ def _matching_nothing(meaning, rows):
     path = meaning.path
     if meaning.has_fixed:
         truths = {matches(meaning.cond(True), r, lenient=True) for r in rows}
-        return False if truths == {True} else True
+        return truths != {True}
     kind = field_kind(path.type)
     values = [getattr(r, path.field) for r in rows]
     values = [v for v in values if v is not None]

@@ -86,6 +86,14 @@ class Sandbox:
       ``authorization_code()``, ``expire_access_tokens()``, ``token_lifetime``.
     * ``authorize_url`` -- an OAuth authorization endpoint that approves at once and redirects
       to the ``redirect_uri`` (the registered one or any loopback one) with ``code`` and ``state``.
+    * Robustness limits (constructor arguments): ``idle_timeout`` (30 s: an idle keep-alive
+      connection, or a request whose headers or body stall, is closed -- a stalled body is
+      answered 408), ``max_connections`` (64 connection threads; beyond that a connection is
+      answered 503 with ``Retry-After: 1`` and closed), ``max_body`` (4 MiB; a larger body is
+      answered 413 without being read).  Chunked request bodies are read.  Malformed, nested
+      (> 64 levels), ``NaN``/``Infinity`` or huge-integer JSON answers 400 errno 1005;
+      out-of-range values (``1e30`` amounts, ``due_offset_days=1e9``) answer 422 errno 1015
+      or 1004 -- never a 500 or a dropped connection.
     * ``client(**kw)`` -- a ``freshbooks_orm.Client`` pointed at the sandbox.
     """
 
@@ -100,6 +108,9 @@ class Sandbox:
         latency: float = 0.0,
         ignore_filters: Iterable[str] = (),
         vis_state_reply: str = "empty",
+        idle_timeout: float = 30.0,
+        max_connections: int = 64,
+        max_body: int = 4 * 1024 * 1024,
     ) -> None:
         if invoices < 0:
             raise ValueError("invoices must be >= 0")
@@ -111,6 +122,13 @@ class Sandbox:
         self.latency = latency
         self._ignored: frozenset[str] = _check_filter_names(ignore_filters)
         self.vis_state_reply = vis_state_reply
+        if idle_timeout <= 0 or max_connections < 1 or max_body < 1:
+            raise ValueError("idle_timeout, max_connections and max_body must be positive")
+        self._limits = {
+            "idle_timeout": float(idle_timeout),
+            "max_connections": int(max_connections),
+            "max_body": int(max_body),
+        }
         self.requests: list[RecordedRequest] = []
         self._requests_lock = threading.Lock()
         seeded = generate(invoices, seed, account_id)
@@ -153,7 +171,13 @@ class Sandbox:
             ignored_filters=lambda: self._ignored,
             vis_state_reply=lambda: self._vis_state_reply,
         )
-        self._server = SandboxServer(("127.0.0.1", self._port), app)
+        self._server = SandboxServer(
+            ("127.0.0.1", self._port),
+            app,
+            idle_timeout=self._limits["idle_timeout"],
+            max_connections=int(self._limits["max_connections"]),
+            max_body=int(self._limits["max_body"]),
+        )
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},

@@ -186,8 +186,10 @@ def dispatch(
     auth_header: str | None,
     body: Any,
     body_ok: bool,
+    body_problem: str = "The request body is not valid JSON.",
 ) -> Reply:
-    """Answer one (non-injected) request.  ``body`` is the parsed JSON body (or form dict)."""
+    """Answer one (non-injected) request.  ``body`` is the parsed JSON body (or form dict);
+    when ``body_ok`` is false, accounting endpoints answer 400 errno 1005 ``body_problem``."""
     path = path.rstrip("/") or "/"
     if path == AUTHORIZE_PATH:
         return _authorize_endpoint(app, method, query)
@@ -215,7 +217,7 @@ def dispatch(
         if store is None:
             raise not_found("account", "accountid", account)
         if not body_ok:
-            raise StoreError(400, 1005, None, "The request body is not valid JSON.", None, None)
+            raise StoreError(400, 1005, None, body_problem, None, None)
         table = store.tables[res.name]
         if oid is None:
             return _collection(app, table, method, query, body)
@@ -278,6 +280,51 @@ def _member(
 
 # --------------------------------------------------------------------------- HTTP plumbing
 
+#: Deepest JSON nesting a request body may have (FreshBooks bodies are 4 levels deep).
+MAX_JSON_DEPTH = 64
+
+
+class _BodyError(Exception):
+    def __init__(self, status: int, errno: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error = StoreError(status, errno, None, message, None, None)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _too_deep(value: Any, limit: int) -> bool:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def parse_json(raw: bytes) -> tuple[Any, str | None]:
+    """``(value, None)``, or ``(None, why)`` for a body FreshBooks would refuse to parse.
+
+    Refused: malformed JSON, ``NaN``/``Infinity``, integers of more than 4300 digits, nesting
+    deeper than :data:`MAX_JSON_DEPTH` (also when it would exhaust Python's recursion limit).
+    """
+    try:
+        value = json.loads(raw, parse_constant=_reject_constant)
+    except RecursionError:
+        return None, f"The request body is nested more than {MAX_JSON_DEPTH} levels deep."
+    except ValueError as exc:  # also UnicodeDecodeError and int digit limits
+        if "digits" in str(exc):
+            return None, "The request body holds a number too large to parse."
+        return None, "The request body is not valid JSON."
+    if _too_deep(value, MAX_JSON_DEPTH):
+        return None, f"The request body is nested more than {MAX_JSON_DEPTH} levels deep."
+    return value, None
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -306,11 +353,67 @@ class _Handler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._handle()
 
+    def setup(self) -> None:
+        super().setup()
+        # An idle keep-alive connection or a stalled read ends after idle_timeout seconds.
+        self.connection.settimeout(self.server.idle_timeout)
+
     def _read_body(self) -> bytes:
+        """The request body: by Content-Length, or chunked; :class:`_BodyError` if refused."""
+        limit = self.server.max_body
+        te = (self.headers.get("Transfer-Encoding") or "").strip().lower()
         length = self.headers.get("Content-Length")
-        if length and length.isdigit() and int(length) > 0:
-            return self.rfile.read(int(length))
-        return b""
+        if te:
+            if te != "chunked":
+                raise _BodyError(501, 1000, f"Transfer-Encoding {te!r} is not supported.")
+            return self._read_chunked(limit)
+        if length is None:
+            return b""
+        length = length.strip()
+        if not length.isdigit() or len(length) > 18:
+            raise _BodyError(400, 1004, "Invalid Content-Length.")
+        size = int(length)
+        if size > limit:
+            raise _BodyError(413, 1000, f"The request body is larger than {limit} bytes.")
+        data = self.rfile.read(size) if size else b""
+        if len(data) < size:
+            raise _BodyError(400, 1004, "The request body is shorter than its Content-Length.")
+        return data
+
+    def _read_chunked(self, limit: int) -> bytes:
+        out = bytearray()
+        while True:
+            line = self.rfile.readline(1026)
+            size_text = line.split(b";", 1)[0].strip()
+            if not line.endswith(b"\n") or not size_text or len(size_text) > 8:
+                raise _BodyError(400, 1004, "Malformed chunked request body.")
+            try:
+                size = int(size_text, 16)
+            except ValueError:
+                raise _BodyError(400, 1004, "Malformed chunked request body.") from None
+            if size == 0:
+                break
+            if len(out) + size > limit:
+                raise _BodyError(413, 1000, f"The request body is larger than {limit} bytes.")
+            chunk = self.rfile.read(size)
+            if len(chunk) < size or self.rfile.read(2) != b"\r\n":
+                raise _BodyError(400, 1004, "Malformed chunked request body.")
+            out += chunk
+        for _ in range(100):  # trailer fields, up to the blank line
+            line = self.rfile.readline(8194)
+            if line in (b"\r\n", b"\n", b""):
+                return bytes(out)
+        raise _BodyError(400, 1004, "Malformed chunked request body.")
+
+    def _refuse(self, method: str, path: str, query: Query, status: int, reply: Reply) -> None:
+        """Answer before (or instead of) reading the body, then close the connection."""
+        self.server.app.record(method, path, query, None, status, None)
+        self.close_connection = True
+        reply.headers["Connection"] = "close"
+        try:
+            self._send(reply, head=method == "HEAD")
+        except OSError:
+            pass
 
     def _handle(self) -> None:
         app = self.server.app
@@ -318,10 +421,19 @@ class _Handler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         path = split.path
         query = tuple(parse_qsl(split.query, keep_blank_values=True))
-        raw = self._read_body()
+        try:
+            raw = self._read_body()
+        except _BodyError as err:
+            self._refuse(method, path, query, err.status, error_reply(err.error))
+            return
+        except TimeoutError:
+            late = _BodyError(408, 1000, "The request body did not arrive in time.")
+            self._refuse(method, path, query, 408, error_reply(late.error))
+            return
         is_token = path.rstrip("/") == TOKEN_PATH
         body: Any = None
         body_ok = True
+        problem: str | None = None
         recorded_json: Any = None
         form: dict[str, str] | None = None
         ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
@@ -329,10 +441,10 @@ class _Handler(BaseHTTPRequestHandler):
             if is_token and ctype != "application/json":
                 body = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
             else:
-                try:
-                    body = json.loads(raw)
+                body, problem = parse_json(raw)
+                if problem is None:
                     recorded_json = body
-                except ValueError:
+                else:
                     body_ok = False
         if is_token and isinstance(body, dict):
             form = _redact(body)
@@ -356,7 +468,14 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             try:
                 reply = dispatch(
-                    app, method, path, query, self.headers.get("Authorization"), body, body_ok
+                    app,
+                    method,
+                    path,
+                    query,
+                    self.headers.get("Authorization"),
+                    body,
+                    body_ok,
+                    problem or "The request body is not valid JSON.",
                 )
             except Exception as exc:  # pragma: no cover - a sandbox bug; answer, don't hang
                 env = StoreError(500, 1000, None, f"Sandbox error: {exc!r}", None, None)
@@ -384,16 +503,47 @@ class SandboxServer(ThreadingHTTPServer):
     # batch with 8 workers), which the client then retries after a second.
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], app: AppState) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        app: AppState,
+        *,
+        idle_timeout: float = 30.0,
+        max_connections: int = 64,
+        max_body: int = 4 * 1024 * 1024,
+    ) -> None:
         self.app = app
+        self.idle_timeout = idle_timeout
+        self.max_connections = max_connections
+        self.max_body = max_body
         self._conns: set[socket.socket] = set()
         self._conns_lock = threading.Lock()
         super().__init__(address, _Handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
+        """One thread per connection, at most ``max_connections`` at once: beyond that the
+        connection is answered 503 (with ``Retry-After``) and closed, never queued forever."""
         with self._conns_lock:
-            self._conns.add(request)
+            full = len(self._conns) >= self.max_connections
+            if not full:
+                self._conns.add(request)
+        if full:
+            self._busy(request)
+            return
         super().process_request(request, client_address)
+
+    def _busy(self, request: socket.socket) -> None:
+        body = dumps(StoreError(503, 1000, None, "Too many connections.", None, None).envelope())
+        head = (
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
+        )
+        try:
+            request.settimeout(1.0)
+            request.sendall(head.encode() + body)
+        except OSError:
+            pass
+        self.shutdown_request(request)
 
     def shutdown_request(self, request: Any) -> None:
         with self._conns_lock:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from . import concurrency, hydration, iterate, memory, report, requests_per_op
+from . import concurrency, hydration, iterate, memory, overhead, report, requests_per_op
 from .common import Config, Section, machine
 
 BENCHMARKS: dict[str, Callable[[Config], Section]] = {
@@ -17,6 +19,7 @@ BENCHMARKS: dict[str, Callable[[Config], Section]] = {
     "hydration": hydration.run,
     "memory": memory.run,
     "concurrency": concurrency.run,
+    "overhead": overhead.run,
 }
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -45,6 +48,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     cfg = Config.quick_run() if args.quick else Config.full()
+    with tempfile.TemporaryDirectory(prefix="freshbooks-orm-bench-") as tmp:
+        # Nothing a benchmark does may touch the user's journal (bulk updates journal by
+        # default): point it, for this process and the ones it spawns, at a temporary file.
+        os.environ["FRESHBOOKS_ORM_JOURNAL"] = os.path.join(tmp, "journal.sqlite")
+        return _run(args, cfg)
+
+
+def _run(args: argparse.Namespace, cfg: Config) -> int:
     names = args.only or list(BENCHMARKS)
     write = args.write if args.write is not None else not args.quick and not args.only
     info = machine()
@@ -66,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         (args.docs / "benchmarks.md").write_text(report.markdown(sections, info, total, cfg.quick))
         (args.docs / "benchmarks-section.rst").write_text(report.readme_section(sections, info))
         wrote = ["benchmarks.md", "benchmarks-section.rst"]
+        readme = args.docs.parent / "README.rst"
+        if readme.exists() and report.update_readme(readme, report.readme_section(sections, info)):
+            wrote.append("../README.rst")
         if report.chart(sections, info, args.docs / "benchmarks.png"):
             wrote.append("benchmarks.png")
         else:

@@ -74,7 +74,6 @@ import attrs
 from .errors import (
     ConfigurationError,
     ConflictError,
-    FreshBooksError,
     JournalError,
     ReadOnlyFieldError,
     RunInUseError,
@@ -84,7 +83,7 @@ from .errors import (
     closest,
 )
 from .journal import ItemRecord, Journal, RunRecord
-from .model import FieldKind, Model, result_of
+from .model import FieldKind, Model
 from .transport import Client, default_client
 
 if TYPE_CHECKING:
@@ -428,9 +427,10 @@ def plan(
         if not stats.moved:
             break
         if passes >= MAX_PASSES:
+            totals = sorted({t for t in stats.totals if t is not None})
             moving = (
                 f"the matched {_resource_name(model)} kept changing while they were read "
-                f"({passes} reads; page totals {sorted(set(stats.totals))}, "
+                f"({passes} reads; page totals {totals}, "
                 f"{stats.repeats} rows repeated): some matching objects may be missing from this "
                 "plan; run it again when the account is quieter"
             )
@@ -839,13 +839,9 @@ class _Writer:
 
     def get(self, object_id: int, lines: bool) -> dict[str, Any]:
         params = [("include[]", "lines")] if lines else None
-        body = self.client.request("GET", self._path(object_id), params=params)
-        wire = result_of(body, self.spec.single_key)
-        if wire is None:
-            raise FreshBooksError(
-                f"GET {self._path(object_id)} answered without a {self.spec.single_key}", body=body
-            )
-        return wire
+        return self.client.request(
+            "GET", self._path(object_id), params=params, expect=self.spec.required_result
+        )
 
     def write(self, item: ItemRecord) -> ItemOutcome:
         """Write one item; a ``JournalError`` propagates (the run must stop)."""
@@ -906,10 +902,13 @@ class _Writer:
         )
         params = [("include[]", "lines")] if "lines" in payload else None
         try:
-            body = self.client.request(
-                "PUT", self._path(object_id), params=params, json={self.spec.single_key: payload}
+            after = self.client.request(
+                "PUT",
+                self._path(object_id),
+                params=params,
+                json={self.spec.single_key: payload},
+                expect=self.spec.result,
             )
-            after = result_of(body, self.spec.single_key)
             if after is None or ("lines" in payload and "lines" not in after):
                 after = self.get(object_id, "lines" in payload)  # e.g. a vis_state PUT answers {}
         except Exception as exc:
@@ -1122,13 +1121,15 @@ class _ReadOnlyClient:
     def account_id(self) -> str:
         return self._client.account_id
 
-    def request(self, method: str, path: str, params: Any = None, json: Any = None) -> Any:
+    def request(
+        self, method: str, path: str, params: Any = None, json: Any = None, **kw: Any
+    ) -> Any:
         if method.upper() != "GET":
             raise RuntimeError(
                 "a batch edit function must only change the object; the batch sends the "
                 "changes itself (do not call save(), delete(), restore() or archive())"
             )
-        return self._client.request(method, path, params=params, json=json)
+        return self._client.request(method, path, params=params, json=json, **kw)
 
 
 # --- comparing wire values ---------------------------------------------------------------------

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from . import concurrency, hydration, iterate, memory, overhead, report, requests_per_op
@@ -22,6 +23,28 @@ BENCHMARKS: dict[str, Callable[[Config], Section]] = {
     "overhead": overhead.run,
 }
 DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+@contextlib.contextmanager
+def user_files_in_a_temporary_directory() -> Iterator[Path]:
+    """Point ``$FRESHBOOKS_ORM_JOURNAL`` and ``$FRESHBOOKS_ORM_TOKENS`` at a temporary directory.
+
+    A benchmark run writes batch runs and may log in; none of it may reach the user's real
+    journal or token file.  The variables are restored afterwards.
+    """
+    names = ("FRESHBOOKS_ORM_JOURNAL", "FRESHBOOKS_ORM_TOKENS")
+    saved = {name: os.environ.get(name) for name in names}
+    with tempfile.TemporaryDirectory(prefix="freshbooks-orm-bench-") as tmp:
+        os.environ["FRESHBOOKS_ORM_JOURNAL"] = str(Path(tmp) / "journal.sqlite3")
+        os.environ["FRESHBOOKS_ORM_TOKENS"] = str(Path(tmp) / "tokens.json")
+        try:
+            yield Path(tmp)
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,10 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     cfg = Config.quick_run() if args.quick else Config.full()
-    with tempfile.TemporaryDirectory(prefix="freshbooks-orm-bench-") as tmp:
-        # Nothing a benchmark does may touch the user's journal (bulk updates journal by
-        # default): point it, for this process and the ones it spawns, at a temporary file.
-        os.environ["FRESHBOOKS_ORM_JOURNAL"] = os.path.join(tmp, "journal.sqlite")
+    # Nothing a benchmark does may touch the user's journal (bulk updates journal by default)
+    # or token file: point both, for this process and the ones it spawns, at temporary files.
+    with user_files_in_a_temporary_directory():
         return _run(args, cfg)
 
 

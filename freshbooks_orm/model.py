@@ -194,12 +194,38 @@ def _on_setattr(instance: Model, attribute: attrs.Attribute[Any], value: Any) ->
 
 
 class _Objects:
-    """``Model.objects``: a fresh QuerySet on every access."""
+    """``Model.objects``: a fresh QuerySet on every access.
+
+    On a class with no list endpoint (the ``Model`` base itself, sub-objects such as
+    ``InvoiceLine``) it is an ``_Unlisted`` placeholder instead of an error, so that ``help()``,
+    ``pydoc`` and Sphinx can inspect every class; using the placeholder says why it can't query.
+    """
 
     def __get__(self, obj: Any, owner: type[M]) -> QuerySet[M]:
         if obj is not None:
             raise AttributeError("objects is reachable from the class, not from instances")
+        meta = owner.__dict__.get("_meta") or getattr(owner, "_meta", None)
+        if meta is None or meta.resource is None:
+            return _Unlisted(owner)  # type: ignore[return-value]
         return QuerySet(owner)
+
+
+class _Unlisted:
+    """``objects`` of a class that has no list endpoint: any use raises, naming the class."""
+
+    def __init__(self, owner: type) -> None:
+        self._owner = owner
+
+    def __repr__(self) -> str:
+        return f"<{self._owner.__name__}.objects: {self._owner.__name__} has no list endpoint>"
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # introspection (pydoc, inspect, copy) probes these
+            raise AttributeError(name)
+        raise TypeError(
+            f"{self._owner.__name__} has no list endpoint, so {self._owner.__name__}.objects "
+            f"cannot {name}(); query a resource's objects (freshbooks_orm.registry.names())"
+        )
 
 
 class Model:

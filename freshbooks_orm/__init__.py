@@ -40,6 +40,7 @@ from .errors import (  # noqa: E402
     UnknownFieldError,
     UnknownFilterError,
     UnknownRunError,
+    UnsupportedOperationError,
     UsageError,
     ValidationError,
 )
@@ -116,6 +117,7 @@ __all__ = [
     "UnknownFieldError",
     "UnknownFilterError",
     "UnknownRunError",
+    "UnsupportedOperationError",
     "UsageError",
     "ValidationError",
     "VisState",

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .common import Config, Section, Target, Timing, ms, ratio, time_interleaved
+from .common import Config, Section, Target, Timing, ms, ratio, ratio_target, time_interleaved
 from .iterate import raw_loop
 from .remote import RemoteSandbox
 
@@ -49,6 +49,29 @@ def run(cfg: Config) -> Section:
         rows.append(_row(f"iterate {n:,} ({pages} pages): {name}", t, seq))
         chart.append((f"iterate: {name}", t.median))
     paging_speedup = ratio(seq.median, paging[PREFETCH].median)
+    # The physical floor of prefetch=N: the first page alone (it tells how many there are),
+    # then the other pages N at a time, plus the client CPU the pages cost (the sequential
+    # run's CPU: parsing and hydrating every page, which no window can avoid).
+    page_cpu = seq.cpu_median
+    floors = {
+        workers: (1 + math.ceil((pages - 1) / workers)) * cfg.latency + page_cpu
+        for workers in (4, 8)
+    }
+    for workers, floor in floors.items():
+        rounds = 1 + math.ceil((pages - 1) / workers)
+        rows.append(
+            [
+                f"physical floor of prefetch={workers}: (1 + ceil({pages - 1}/{workers})) x "
+                f"{cfg.latency * 1000:.0f} ms + {ms(page_cpu)} CPU = {rounds} rounds",
+                ms(floor),
+                "",
+                "",
+                "",
+                "",
+            ]
+        )
+    vs_floor = ratio(paging[PREFETCH].median, floors[4])
+    vs_floor_min = ratio(paging[PREFETCH].min, floors[4])
 
     # --- bulk update -----------------------------------------------------------------------
     bulk: dict[str, Timing] = {}
@@ -60,12 +83,13 @@ def run(cfg: Config) -> Section:
     except ImportError:
         have_batch = False
     if have_batch:
-        with RemoteSandbox(k, seed=6) as sb, tempfile.TemporaryDirectory() as tmp:
+        with RemoteSandbox(k, seed=6, cache=False) as sb, tempfile.TemporaryDirectory() as tmp:
             sb.set_latency(cfg.latency)
             client = sb.client()
             journal = Path(tmp) / "journal.sqlite"
             counter = itertools.count()
-            expected = (k + math.ceil(k / 100), k)
+            # planning reads ceil(k/100) pages; each write is a fresh GET of the object and its PUT
+            expected = (2 * k + math.ceil(k / 100), k)
 
             def update(workers: int) -> Callable[[], Any]:
                 def go() -> Any:
@@ -102,23 +126,38 @@ def run(cfg: Config) -> Section:
     lat = f"{cfg.latency * 1000:.0f} ms"
     targets = [
         Target(
-            "latency: iterator(prefetch=4) >= 3x faster than sequential paging",
-            f"{paging_speedup:.2f}x (median; "
-            f"{ratio(seq.min, paging[PREFETCH].min):.2f}x on minima)",
-            paging_speedup >= 3.0,
-            goal=f"iterate {n:,} at {lat} latency: prefetch=4 >= 3x sequential",
-            result=f"{paging_speedup:.2f}x",
-        )
+            f"latency: iterator(prefetch=4) within 1.2x of its physical floor "
+            f"({ms(floors[4])} for {pages} pages at {lat})",
+            f"{vs_floor:.2f}x",
+            vs_floor <= 1.2,
+            goal=f"iterate {n:,} at {lat}: prefetch=4 <= 1.2x the floor ({ms(floors[4])})",
+            result=f"{vs_floor:.2f}x ({ms(paging[PREFETCH].median)})",
+            limit="<= 1.2x",
+            minimum=f"{vs_floor_min:.2f}x",
+            note=f"prefetch=8: {ratio(paging[PREFETCH8].median, floors[8]):.2f}x its floor "
+            f"({ms(floors[8])}).",
+        ),
+        ratio_target(
+            "latency: iterator(prefetch=4) >= 3x faster than sequential paging (wall)",
+            f"iterate {n:,} at {lat} latency: prefetch=4 >= 3x sequential",
+            seq,
+            paging[PREFETCH],
+            3.0,
+            cpu=False,
+            at_most=False,
+        ),
     ]
+    _ = paging_speedup
     if bulk:
-        bulk_speedup = ratio(bulk["workers=1"].median, bulk["workers=8"].median)
         targets.append(
-            Target(
-                "latency: bulk update with workers=8 >= 6x faster than workers=1",
-                f"{bulk_speedup:.2f}x (median)",
-                bulk_speedup >= 6.0,
-                goal=f"bulk update of {k:,} at {lat}: workers=8 >= 6x workers=1",
-                result=f"{bulk_speedup:.2f}x",
+            ratio_target(
+                "latency: bulk update with workers=8 >= 6x faster than workers=1 (wall)",
+                f"bulk update of {k:,} at {lat}: workers=8 >= 6x workers=1",
+                bulk["workers=1"],
+                bulk["workers=8"],
+                6.0,
+                cpu=False,
+                at_most=False,
             )
         )
     else:
@@ -129,14 +168,20 @@ def run(cfg: Config) -> Section:
         key="concurrency",
         title=f"5. {TITLE} (sandbox latency {cfg.latency * 1000:.0f} ms per request)",
         method=(
-            f"Sandbox in a separate process answering every request after {cfg.latency:.2f} s "
-            "(a threading server: concurrent requests wait concurrently). Paging: warm-up plus "
-            f"{cfg.latency_reps} timed runs each, round-robin. Bulk update: {cfg.bulk_reps} "
-            "timed runs each, no warm-up, every invoice given a new notes value per run, the "
-            "journal in a temporary SQLite file; each run is checked to send exactly "
-            f"{k:,} PUTs and {math.ceil(k / 100)} GETs."
+            f"Wall time. The server runs in its own process and answers every request after "
+            f"{cfg.latency * 1000:.0f} ms (a threading server: concurrent requests wait "
+            "concurrently); pages come pre-rendered (rendered once, in the warm-up round), "
+            f"so the wait is the latency. Paging: warm-up plus {cfg.latency_reps} timed runs "
+            "each, round-robin. The physical floor of prefetch=N is (1 + ceil((pages-1)/N)) "
+            "rounds of the latency (the first page alone, since it tells how many pages "
+            "there are; then N at a time) plus the client CPU the pages cost (the sequential "
+            f"run's CPU). Bulk update: {cfg.bulk_reps} timed runs each, no warm-up, straight "
+            "to the sandbox (writes are never cached), every invoice given a new notes value "
+            "per run, the journal in a temporary SQLite file; each run is checked to send "
+            f"exactly {k:,} PUTs and {k + math.ceil(k / 100):,} GETs (the plan's pages and "
+            "one fresh read per object)."
         ),
-        columns=["work", "median", "min", "speed-up", "requests/s"],
+        columns=["work", "wall median", "wall min", "speed-up", "requests/s", "client CPU"],
         rows=rows,
         targets=targets,
         chart=chart,
@@ -152,6 +197,7 @@ def _row(name: str, t: Timing, base: Timing) -> list[str]:
         ms(t.min),
         f"{ratio(base.median, t.median):.2f}x",
         f"{requests / t.median:,.0f}" if requests else "",
+        ms(t.cpu_median),
     ]
 
 
@@ -161,5 +207,5 @@ def _requests_of(name: str) -> int:
         return int(name.split("(")[1].split(" pages")[0].replace(",", ""))
     if name.startswith("bulk update of "):
         k = int(name.split("of ")[1].split(":")[0].replace(",", ""))
-        return k + math.ceil(k / 100)
+        return 2 * k + math.ceil(k / 100)
     return 0

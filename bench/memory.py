@@ -166,6 +166,8 @@ def run(cfg: Config) -> Section:
                 peak < 25 and prefetch_peak < 25,
                 goal=f"iterator() over {n:,}: peak growth < 25 MB",
                 result=f"{peak:.1f} MB (list(): {list_peak:,.0f} MB)",
+                limit="< 25 MB",
+                minimum="(one run)",
             )
         ],
         chart=[(name.replace("n/10", f"{n // 10}"), r["peak"] / MB) for name, r in results.items()],

@@ -143,6 +143,8 @@ def run(cfg: Config) -> Section:
             not worst,
             goal="requests per operation: the minimum (count 1, clean save 0, ...)",
             result=f"{len(rows) - len(worst)} of {len(rows)} operations",
+            limit="every one",
+            minimum="(counts)",
         )
     )
     return Section(

@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import threading
 import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -41,6 +43,7 @@ from .errors import (
     body_snippet,
     error_from_http,
     redact,
+    remember_secrets,
 )
 from .tokens import LockingTokenStore, TokenStore
 
@@ -53,6 +56,7 @@ __all__ = [
     "TokenPoster",
     "TokenSaver",
     "authorization_url",
+    "clean_secret",
     "exchange_code",
     "is_loopback",
 ]
@@ -101,6 +105,34 @@ def authorization_url(
     )
 
 
+def clean_secret(
+    value: Any, what: str, error: type[FreshBooksError] = ConfigurationError
+) -> str | None:
+    """``value`` stripped of surrounding whitespace, registered as a secret; None when empty.
+
+    A token goes into an HTTP header, where a newline or a space inside it would make
+    ``http.client`` raise an error quoting the whole header.  So anything but visible ASCII
+    inside the value raises ``error`` -- whose message never contains the value.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise error(f"the {what} must be a string, not {type(value).__name__}")
+    cleaned = value.strip()
+    if not cleaned:
+        return None
+    bad = [c for c in cleaned if not "!" <= c <= "~"]
+    if bad:
+        remember_secrets(cleaned, value)
+        kind = "whitespace" if any(c.isspace() for c in bad) else "non-ASCII or control characters"
+        raise error(
+            f"the {what} contains {kind} inside it ({len(cleaned)} characters, not shown); "
+            "check how it was copied or stored"
+        )
+    remember_secrets(cleaned)
+    return cleaned
+
+
 def is_loopback(url: str) -> bool:
     """Whether ``url`` points at this machine (127.0.0.1, ::1 or localhost)."""
     try:
@@ -127,6 +159,8 @@ def exchange_code(
     valid refresh token.  The code is single-use, so the request is sent once, never retried.
     ``base_url`` defaults to ``FRESHBOOKS_API_URL`` or ``https://api.freshbooks.com``.
     """
+    code = clean_secret(code, "authorization code") or ""
+    client_secret = clean_secret(client_secret, "client secret") or ""
     body = WebApplicationClient(client_id).prepare_request_body(
         code=code,
         redirect_uri=redirect_uri,
@@ -136,24 +170,26 @@ def exchange_code(
     root = (base_url or os.environ.get("FRESHBOOKS_API_URL") or DEFAULT_API_URL).rstrip("/")
     own_session = session is None
     http = session or requests.Session()
+    failure: requests.RequestException | None = None
     try:
-        try:
-            response = http.post(
-                root + TOKEN_PATH,
-                data=body,
-                headers={
-                    "Content-Type": "application/x-www-form-urlencoded",
-                    "Accept": "application/json",
-                },
-                timeout=timeout,
-            )
-        except requests.RequestException as exc:
-            raise TransportError(
-                f"the code exchange failed: {type(exc).__name__}", method="POST", path=TOKEN_PATH
-            ) from None
+        response = http.post(
+            root + TOKEN_PATH,
+            data=body,
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Accept": "application/json",
+            },
+            timeout=timeout,
+        )
+    except requests.RequestException as exc:
+        failure = exc  # raised below, outside this block: exc.request holds the code and secret
     finally:
         if own_session:
             http.close()
+    if failure is not None:
+        raise TransportError(
+            f"the code exchange failed: {type(failure).__name__}", method="POST", path=TOKEN_PATH
+        )
     return token_from_response(response, "the code exchange", secrets=(client_secret, code))
 
 
@@ -189,9 +225,12 @@ def token_from_response(
             method="POST",
             path=TOKEN_PATH,
         )
+    token: Mapping[str, Any] | None = None
     try:
         token = WebApplicationClient("").parse_request_body_response(response.text)
     except (OAuth2Error, ValueError, Warning):
+        pass  # raised below, outside this block: a JSONDecodeError keeps the whole body
+    if token is None:
         snippet = redact(body_snippet(response.content), secrets) or "(empty body)"
         raise AuthenticationError(
             f"{what} answered something that is not a token: {snippet!r}",
@@ -199,8 +238,12 @@ def token_from_response(
             body=snippet,
             method="POST",
             path=TOKEN_PATH,
-        ) from None
-    return dict(token)
+        )
+    result = dict(token)
+    for key in ("access_token", "refresh_token"):
+        result[key] = clean_secret(result.get(key), f"{key.replace('_', ' ')} sent by the server",
+                                   AuthenticationError)  # fmt: skip
+    return result
 
 
 #: Keys of a stored token that describe the old token and must not outlive a refresh; every
@@ -229,8 +272,9 @@ class TokenManager:
         refresh_margin: float = REFRESH_MARGIN,
         store: TokenStore | None = None,
     ) -> None:
-        self._access_token = access_token
-        self._refresh_token = refresh_token
+        self._access_token = clean_secret(access_token, "access token")
+        self._refresh_token = clean_secret(refresh_token, "refresh token")
+        client_secret = clean_secret(client_secret, "client secret")
         self.expires_at = expires_at
         self.lifetime = lifetime
         self.client_id = client_id
@@ -256,6 +300,11 @@ class TokenManager:
     @classmethod
     def from_token(cls, token: Mapping[str, Any], **kw: Any) -> TokenManager:
         """Build from a token response dict (``access_token``, ``refresh_token``, ...)."""
+        if not isinstance(token, Mapping):
+            raise ConfigurationError(
+                f"token= takes a token dict (access_token, refresh_token, ...), not "
+                f"{type(token).__name__}"
+            )
         expires_at, lifetime = _expiry(token)
         manager = cls(
             token.get("access_token"),
@@ -404,8 +453,10 @@ class TokenManager:
         return self._access_token != stale and not self.needs_refresh()
 
     def _adopt(self, token: Mapping[str, Any], *, trust_clock: bool = False) -> None:
-        self._access_token = token["access_token"]
-        self._refresh_token = token.get("refresh_token") or self._refresh_token
+        self._access_token = clean_secret(token["access_token"], "stored access token")
+        self._refresh_token = (
+            clean_secret(token.get("refresh_token"), "stored refresh token") or self._refresh_token
+        )
         self.expires_at, self.lifetime = _expiry(token)
         if not trust_clock and self.expires_at is not None and self.needs_refresh():
             # A token fresh from the server cannot be stale: our clock disagrees with the
@@ -424,13 +475,25 @@ def _expiry(token: Mapping[str, Any]) -> tuple[float | None, float | None]:
     A dict that went through ``token_saver`` also carries oauthlib's ``expires_at``, used when
     ``created_at`` is missing; a bare ``expires_in`` counts from now.
     """
-    expires_in = token.get("expires_in")
-    lifetime = float(expires_in) if expires_in is not None else None
-    created = token.get("created_at")
+    lifetime = _seconds(token.get("expires_in"))
+    created = _seconds(token.get("created_at"))
     if lifetime is not None and created is not None:
-        return float(created) + lifetime, lifetime
-    if token.get("expires_at") is not None:
-        return float(token["expires_at"]), lifetime
+        return created + lifetime, lifetime
+    expires_at = _seconds(token.get("expires_at"))
+    if expires_at is not None:
+        return expires_at, lifetime
     if lifetime is not None:
         return time.time() + lifetime, lifetime
     return None, None
+
+
+def _seconds(value: Any) -> float | None:
+    """A finite number of seconds, or None for a missing or unreadable one (then the token is
+    timed by the server's 401 instead)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
+        return None
+    try:
+        seconds = float(value)
+    except (ValueError, OverflowError):
+        return None
+    return seconds if math.isfinite(seconds) else None

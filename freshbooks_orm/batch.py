@@ -74,7 +74,6 @@ import attrs
 from .errors import (
     ConfigurationError,
     ConflictError,
-    FreshBooksError,
     JournalError,
     ReadOnlyFieldError,
     RunInUseError,
@@ -432,9 +431,10 @@ def plan(
         if not stats.moved:
             break
         if passes >= MAX_PASSES:
+            totals = sorted({t for t in stats.totals if t is not None})
             moving = (
                 f"the matched {_resource_name(model)} kept changing while they were read "
-                f"({passes} reads; page totals {sorted(set(stats.totals))}, "
+                f"({passes} reads; page totals {totals}, "
                 f"{stats.repeats} rows repeated): some matching objects may be missing from this "
                 "plan; run it again when the account is quieter"
             )
@@ -874,13 +874,9 @@ class _Writer:
 
     def get(self, object_id: int, includes: Iterable[str] = ()) -> dict[str, Any]:
         params = [("include[]", name) for name in includes] or None
-        body = self.client.request("GET", self._path(object_id), params=params)
-        wire = self.spec.result(body)
-        if wire is None:
-            raise FreshBooksError(
-                f"GET {self._path(object_id)} answered without a {self.spec.single_key}", body=body
-            )
-        return wire
+        return self.client.request(
+            "GET", self._path(object_id), params=params, expect=self.spec.required_result
+        )
 
     def write(self, item: ItemRecord) -> ItemOutcome:
         """Write one item; a ``JournalError`` propagates (the run must stop)."""
@@ -947,10 +943,13 @@ class _Writer:
         put_includes = _nested_includes(self.model, sent_nested)
         params = [("include[]", name) for name in put_includes] or None
         try:
-            body = self.client.request(
-                "PUT", self._path(object_id), params=params, json={self.spec.single_key: payload}
+            after = self.client.request(
+                "PUT",
+                self._path(object_id),
+                params=params,
+                json={self.spec.single_key: payload},
+                expect=self.spec.result,
             )
-            after = self.spec.result(body)
             if after is None or any(k not in after for k in sent_nested):
                 after = self.get(object_id, put_includes)  # e.g. a vis_state PUT answers {}
         except Exception as exc:
@@ -1163,13 +1162,15 @@ class _ReadOnlyClient:
     def account_id(self) -> str:
         return self._client.account_id
 
-    def request(self, method: str, path: str, params: Any = None, json: Any = None) -> Any:
+    def request(
+        self, method: str, path: str, params: Any = None, json: Any = None, **kw: Any
+    ) -> Any:
         if method.upper() != "GET":
             raise RuntimeError(
                 "a batch edit function must only change the object; the batch sends the "
                 "changes itself (do not call save(), delete(), restore() or archive())"
             )
-        return self._client.request(method, path, params=params, json=json)
+        return self._client.request(method, path, params=params, json=json, **kw)
 
 
 # --- comparing wire values ---------------------------------------------------------------------

@@ -468,8 +468,13 @@ def _execute(ctx: Context, the_plan: batch.Plan, verb: str) -> int:
 
 def _report(ctx: Context, result: batch.BatchResult) -> int:
     ctx.print(str(result))
-    if result.run_id and ctx.throwaway_journal:
-        ctx.note("(the journal of a --sandbox run is thrown away with the sandbox)")
+    if result.run_id and ctx.opt("sandbox"):
+        # resume/undo hints would point at a sandbox that is gone when this command ends
+        ctx.note(
+            "(the journal of a --sandbox run is thrown away with the sandbox)"
+            if ctx.throwaway_journal
+            else f"(run {result.run_id} is in the journal, but its --sandbox is gone)"
+        )
     elif result.run_id:
         if result.failed or result.conflicts or result.pending:
             ctx.note(f"see: {PROG} runs show {result.run_id} --items")

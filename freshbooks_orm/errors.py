@@ -372,9 +372,11 @@ _ERROR_CLASSES: Mapping[int, type[FreshBooksError]] = {
 
 
 def _as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, ArithmeticError):
         return None
 
 

@@ -222,8 +222,16 @@ class NestedType(ValueType[NestedList]):
         return self.list_cls.item_model
 
     def parse(self, raw: Any) -> NestedList:
+        # Strict: silently dropping an item the server sent would delete it on the next save.
+        if raw is None:
+            raw = []
+        if not isinstance(raw, list):
+            raise TypeError(f"expected a list of objects, got {short_repr(raw)}")
+        for item in raw:
+            if not isinstance(item, dict):
+                raise TypeError(f"expected a list of objects, got an item {short_repr(item)}")
         from_wire = self.list_cls.item_model.from_wire
-        return self.list_cls([from_wire(item) for item in raw or () if isinstance(item, dict)])
+        return self.list_cls([from_wire(item) for item in raw])
 
     def coerce(self, value: Any) -> NestedList:
         if isinstance(value, (str, bytes, dict)) or not isinstance(value, Iterable):

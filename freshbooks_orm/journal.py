@@ -383,6 +383,12 @@ class Journal:
         return f"<Journal {str(self.path)!r}>"
 
     def close(self) -> None:
+        """Close the file, giving back any lease this ``Journal`` still holds."""
+        for run_id in list(self._tokens):
+            try:
+                self.release(run_id)
+            except JournalError:
+                pass
         with self._lock:
             if self._db is not None:
                 self._db.close()

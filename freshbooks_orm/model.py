@@ -26,18 +26,21 @@ import copy
 import functools
 import sys
 from collections.abc import Callable, Iterable
+from decimal import Decimal
 from typing import Any, ClassVar, TypeVar, cast
 
 import attrs
 
 from . import registry
 from .errors import (
+    FieldValueError,
     FreshBooksError,
     NotFound,
     ReadOnlyFieldError,
     UnknownFieldError,
     UnsupportedOperationError,
     closest,
+    short_repr,
 )
 from .errors import MultipleObjectsReturned as _MultipleObjectsReturned
 from .fields import (
@@ -105,9 +108,37 @@ class _Lazy:
         if obj is None:
             return self
         d = obj.__dict__
-        value = self.parse(d["_raw"].get(self.wire))
+        value = parse_field(obj, self.name, self.parse, d["_raw"].get(self.wire))
         d[self.name] = value
         return value
+
+
+def parse_field(obj: Model, name: str, parse: Callable[[Any], Any], raw: Any) -> Any:
+    """``parse(raw)``, or ``FieldValueError`` naming the resource, its id, the field and the raw
+    value when the server sent something the declared type cannot read."""
+    problem: Exception | None = None
+    try:
+        return parse(raw)
+    except FreshBooksError:  # a request made on the way (a nested list's GET) failed
+        raise
+    except (TypeError, ValueError, ArithmeticError, AttributeError, LookupError) as exc:
+        problem = exc
+    except RecursionError:
+        problem = ValueError("nested too deeply")
+    meta = obj._meta
+    pk_spec = meta.fields.get(meta.pk)
+    object_id = obj.__dict__["_raw"].get(pk_spec.wire) if pk_spec is not None else None
+    spec = meta.fields.get(name)
+    kind = spec.type.name if spec is not None else "value"
+    shown_id = short_repr(object_id) if object_id is not None else "(unsaved)"
+    raise FieldValueError(
+        f"{type(obj).__name__} {shown_id}: FreshBooks sent {name} = {short_repr(raw)}, "
+        f"which is not a {kind} ({problem})",
+        resource=type(obj).__name__,
+        object_id=object_id if isinstance(object_id, (int, str)) else short_repr(object_id),
+        field=name,
+        value=raw if isinstance(raw, (str, int, bool, Decimal)) or raw is None else short_repr(raw),
+    )
 
 
 class _LazyNested(_Lazy):
@@ -131,7 +162,7 @@ class _LazyNested(_Lazy):
                 raw[self.wire] = obj._fetch_nested(self.include, self.wire)
             else:
                 raw[self.wire] = []
-        items = cast(NestedList, self.parse(raw[self.wire]))
+        items = cast(NestedList, parse_field(obj, self.name, self.parse, raw[self.wire]))
         d[self.name] = items
         d.setdefault("_snapshots", {})[self.name] = [item._state() for item in items]
         return items
@@ -164,12 +195,38 @@ def _on_setattr(instance: Model, attribute: attrs.Attribute[Any], value: Any) ->
 
 
 class _Objects:
-    """``Model.objects``: a fresh QuerySet on every access."""
+    """``Model.objects``: a fresh QuerySet on every access.
+
+    On a class with no list endpoint (the ``Model`` base itself, sub-objects such as
+    ``InvoiceLine``) it is an ``_Unlisted`` placeholder instead of an error, so that ``help()``,
+    ``pydoc`` and Sphinx can inspect every class; using the placeholder says why it can't query.
+    """
 
     def __get__(self, obj: Any, owner: type[M]) -> QuerySet[M]:
         if obj is not None:
             raise AttributeError("objects is reachable from the class, not from instances")
+        meta = owner.__dict__.get("_meta") or getattr(owner, "_meta", None)
+        if meta is None or meta.resource is None:
+            return _Unlisted(owner)  # type: ignore[return-value]
         return QuerySet(owner)
+
+
+class _Unlisted:
+    """``objects`` of a class that has no list endpoint: any use raises, naming the class."""
+
+    def __init__(self, owner: type) -> None:
+        self._owner = owner
+
+    def __repr__(self) -> str:
+        return f"<{self._owner.__name__}.objects: {self._owner.__name__} has no list endpoint>"
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # introspection (pydoc, inspect, copy) probes these
+            raise AttributeError(name)
+        raise TypeError(
+            f"{self._owner.__name__} has no list endpoint, so {self._owner.__name__}.objects "
+            f"cannot {name}(); query a resource's objects (freshbooks_orm.registry.names())"
+        )
 
 
 class Model:
@@ -220,8 +277,14 @@ class Model:
         return hash((type(self), self.pk)) if self.pk is not None else id(self)
 
     def __repr__(self) -> str:
-        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._meta.repr_fields)
+        shown = ", ".join(f"{name}={self._shown(name)}" for name in self._meta.repr_fields)
         return f"{type(self).__name__}({shown})"
+
+    def _shown(self, name: str) -> str:
+        try:
+            return repr(getattr(self, name))
+        except FieldValueError as exc:  # a repr never raises: show the raw value instead
+            return f"<unreadable {short_repr(exc.value)}>"
 
     # --- pickling and copying ----------------------------------------------------------------
     # The client stays behind (its lock and session cannot travel, and its token must not): an
@@ -265,7 +328,7 @@ class Model:
 
     def _original(self, name: str) -> Any:
         spec = self._meta.fields[name]
-        return spec.type.parse(self.__dict__["_raw"].get(spec.wire))
+        return parse_field(self, name, spec.type.parse, self.__dict__["_raw"].get(spec.wire))
 
     def _state(self) -> tuple[Any, ...]:
         """The values that decide whether this object, as an item of a nested list, changed."""
@@ -373,14 +436,9 @@ class Model:
 
     def _get_wire(self, client: Client, *, includes: Iterable[str] = ()) -> dict[str, Any]:
         params = [("include[]", name) for name in includes] or None
-        body = client.request("GET", self._detail(client), params=params)
-        result = self._spec().result(body)
-        if result is None:
-            raise FreshBooksError(
-                f"GET {self._detail(client)} answered without a {self._spec().single_key}",
-                body=body,
-            )
-        return result
+        return client.request(
+            "GET", self._detail(client), params=params, expect=self._spec().required_result
+        )
 
     def _fetch_nested(self, include: str | None, wire: str) -> list[dict[str, Any]]:
         client = self._client_for(None)
@@ -429,23 +487,26 @@ class Model:
             name for name in self._meta.nested if self._meta.fields[name].wire in payload
         ]
         if self.pk is None:
-            body = client.request(
-                "POST", spec.list_path(client.account_id), json={spec.single_key: payload}
+            # An answer without the created object raises UncertainWriteError.
+            result = client.request(
+                "POST",
+                spec.list_path(client.account_id),
+                json={spec.single_key: payload},
+                expect=spec.required_result,
             )
-            result = spec.result(body)
-            if result is None:
-                raise FreshBooksError(
-                    f"POST {spec.list_path(client.account_id)} answered without the created "
-                    f"{spec.single_key}; it may or may not exist",
-                    body=body,
-                )
         else:
             if not payload:
                 return
-            body = client.request("PUT", self._detail(client), json={spec.single_key: payload})
-            result = spec.result(body)
-            if result is None:  # a 2xx without the object: read it back
-                result = self._get_wire(client, includes=self._meta.includes_for(sent_nested))
+            answered = client.request(
+                "PUT",
+                self._detail(client),
+                json={spec.single_key: payload},
+                expect=spec.result,
+            )
+            # a 2xx without the object: read it back
+            result = answered or self._get_wire(
+                client, includes=self._meta.includes_for(sent_nested)
+            )
         self._absorb(result, sent=sent_nested, keep_dirty=False)
         self.__dict__["_client"] = client
 
@@ -460,10 +521,12 @@ class Model:
         if self.pk is None:
             raise ValueError(f"this {type(self).__name__} is not saved yet")
         client = self._client_for(using)
-        body = client.request(
-            "PUT", self._detail(client), json={spec.single_key: {lifecycle.state: value}}
+        result = client.request(
+            "PUT",
+            self._detail(client),
+            json={spec.single_key: {lifecycle.state: value}},
+            expect=spec.result,
         )
-        result = spec.result(body)
         wire = dict(self.__dict__["_raw"]) if result is None else result
         wire[lifecycle.state] = value if result is None else result.get(lifecycle.state, value)
         self._absorb(wire, sent=(), keep_dirty=True)

@@ -84,24 +84,24 @@ READ_ONLY = Lifecycle(deleted=None, active=None, archived=None, writable=False)
 class Options:
     """The metadata of one model class (``Model._meta``).
 
-    Attributes:
+    Attributes::
 
-    ``model``            the model class
-    ``name``             its name in the registry (``"invoices"``), None for sub-objects
-    ``resource``         its ``ResourceSpec`` (path, envelope keys, ``filters``, ``lookups``,
-                         ``includes``, ``sorts``), None for sub-objects such as lines
-    ``fields``           attribute name -> ``FieldSpec``, in declaration order
-    ``nested``           the nested-list fields among them (``lines``, ``contacts``)
-    ``pk``               the attribute holding the primary key (``"id"``)
-    ``pk_filter``        the Equals filter on the primary key (``"invoiceid"``) or None
-    ``pk_in_filter``     the In filter on the primary key (``"invoiceids"``) or None
-    ``pk_lookups``       keyword names ``get()`` reads as "the primary key"
-    ``concurrency_field`` the wire key that moves on every change (``"updated"``) or None
-    ``lifecycle``        a ``Lifecycle``: what delete/restore/archive send
-    ``relations``        relation name -> ``ToOne``/``ToMany`` descriptor
-    ``read_only``        True when the API cannot write this resource
-    ``repr_fields``      the fields ``repr()`` shows
-    ``list_columns``     the fields a table of these objects shows (the CLI's ``list``)
+        ``model``            the model class
+        ``name``             its name in the registry (``"invoices"``), None for sub-objects
+        ``resource``         its ``ResourceSpec`` (path, envelope keys, ``filters``, ``lookups``,
+                             ``includes``, ``sorts``), None for sub-objects such as lines
+        ``fields``           attribute name -> ``FieldSpec``, in declaration order
+        ``nested``           the nested-list fields among them (``lines``, ``contacts``)
+        ``pk``               the attribute holding the primary key (``"id"``)
+        ``pk_filter``        the Equals filter on the primary key (``"invoiceid"``) or None
+        ``pk_in_filter``     the In filter on the primary key (``"invoiceids"``) or None
+        ``pk_lookups``       keyword names ``get()`` reads as "the primary key"
+        ``concurrency_field`` the wire key that moves on every change (``"updated"``) or None
+        ``lifecycle``        a ``Lifecycle``: what delete/restore/archive send
+        ``relations``        relation name -> ``ToOne``/``ToMany`` descriptor
+        ``read_only``        True when the API cannot write this resource
+        ``repr_fields``      the fields ``repr()`` shows
+        ``list_columns``     the fields a table of these objects shows (the CLI's ``list``)
     """
 
     def __init__(

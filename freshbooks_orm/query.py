@@ -11,12 +11,19 @@ row, so a filter is only accepted when the resource declares it; anything else r
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from decimal import Decimal
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import attrs
 
-from .errors import InvalidFilterValue, UnknownFilterError, closest, short_repr
+from .errors import (
+    InvalidFilterValue,
+    MalformedResponseError,
+    UnknownFilterError,
+    closest,
+    short_repr,
+)
 from .types import DATE_FORMS, EnumType, to_currency, to_date, to_decimal, to_int
 
 __all__ = [
@@ -25,10 +32,12 @@ __all__ = [
     "EqualsFilter",
     "Filter",
     "InFilter",
+    "ListPage",
     "Query",
     "ResourceSpec",
     "SearchBoolFilter",
     "encode_currency",
+    "list_page_of",
     "result_of",
 ]
 
@@ -189,6 +198,21 @@ class ResourceSpec:
                 return found
         return None
 
+    def required_result(self, body: Any) -> dict[str, Any]:
+        """The object of a single answer; ``MalformedResponseError`` when it has none."""
+        found = self.result(body)
+        if found is None:
+            raise MalformedResponseError(f"an answer without a {self.single_key!r} object")
+        return found
+
+    def page(self, body: Any) -> ListPage:
+        """One page of a list answer (see ``list_page_of``)."""
+        return list_page_of(body, self.list_key)
+
+    def counted_page(self, body: Any) -> ListPage:
+        """One page of a list answer that must say its ``total``."""
+        return list_page_of(body, self.list_key, need_total=True)
+
     def resolve(self, name: str) -> Filter:
         """Return the filter for a filter or lookup name, or raise ``UnknownFilterError``."""
         target = self.lookups.get(name, name)
@@ -210,13 +234,96 @@ class ResourceSpec:
         return f"{self.list_path(account_id)}/{quote(str(pk), safe='')}"
 
 
+# --- reading answers ----------------------------------------------------------------------------
+# Each check raises MalformedResponseError naming what is wrong; Client.request(expect=...) adds
+# the status, method, path and a snippet of the body.
+
+
+def _response(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise MalformedResponseError(f"an answer that is a JSON {_kind(body)}, not an object")
+    response = body.get("response")
+    if not isinstance(response, dict):
+        raise MalformedResponseError(f"an answer whose 'response' is {_kind(response)}")
+    return response
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float, Decimal)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object" if isinstance(value, dict) else type(value).__name__
+
+
 def result_of(body: Any, key: str) -> dict[str, Any] | None:
-    """The object of a single-resource answer (``response.result.<key>``), or None."""
-    try:
-        result = body["response"]["result"][key]
-    except (KeyError, TypeError):
+    """The object of a single-resource answer (``response.result.<key>``), or None without one.
+
+    An answer that has the object in the wrong shape (``"result": []``, ``"invoice": "abc"``)
+    raises ``MalformedResponseError``; an empty answer or ``{"response": {}}`` (a ``vis_state``
+    PUT) gives None.
+    """
+    if body == {}:
         return None
-    return result if isinstance(result, dict) else None
+    response = _response(body)
+    result = response.get("result")
+    if result is None:
+        return None
+    if not isinstance(result, dict):
+        raise MalformedResponseError(f"an answer whose 'result' is {_kind(result)}")
+    found = result.get(key)
+    if found is None:
+        return None
+    if not isinstance(found, dict):
+        raise MalformedResponseError(f"an answer whose {key!r} is {_kind(found)}, not an object")
+    return found
+
+
+class ListPage(NamedTuple):
+    """One page of a list answer. ``total``/``pages`` are None when the answer left them out."""
+
+    rows: list[dict[str, Any]]
+    total: int | None
+    pages: int | None
+
+
+def list_page_of(body: Any, key: str, *, need_total: bool = False) -> ListPage:
+    """The rows, total and page count of a list answer (``response.result.<key>``).
+
+    Rows must be a list of objects; ``total`` and ``pages``, when present, non-negative
+    integers.  Anything else raises ``MalformedResponseError`` -- so ``count()`` never reports
+    a number the answer did not contain.
+    """
+    response = _response(body)
+    result = response.get("result")
+    if not isinstance(result, dict):
+        raise MalformedResponseError(f"a list answer whose 'result' is {_kind(result)}")
+    rows = result.get(key)
+    if not isinstance(rows, list):
+        raise MalformedResponseError(f"a list answer whose {key!r} is {_kind(rows)}, not an array")
+    for row in rows:
+        if not isinstance(row, dict):
+            raise MalformedResponseError(f"a list answer with a row that is {_kind(row)}")
+    counts: dict[str, int | None] = {}
+    for name in ("total", "pages"):
+        value = result.get(name)
+        if value is None:
+            counts[name] = None
+        elif isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63:
+            counts[name] = value
+        else:
+            raise MalformedResponseError(
+                f"a list answer whose {name!r} is {short_repr(value)}, not a count"
+            )
+    if need_total and counts["total"] is None:
+        raise MalformedResponseError("a list answer without a 'total'")
+    return ListPage(rows, counts["total"], counts["pages"])
 
 
 @attrs.frozen

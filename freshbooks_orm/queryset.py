@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import collections
 import copy
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
@@ -42,7 +43,6 @@ import attrs
 
 from .errors import (
     FilterNotAppliedError,
-    FreshBooksError,
     InvalidFilterValue,
     MixedCurrencyError,
     NotFound,
@@ -70,13 +70,13 @@ class PageStats:
     """What one iteration saw: each page's ``total`` and the rows dropped as repeats."""
 
     def __init__(self) -> None:
-        self.totals: list[int] = []
+        self.totals: list[int | None] = []  # None: the page did not say
         self.repeats = 0
 
     @property
     def moved(self) -> bool:
         """True when the matched set changed while the pages were read."""
-        return self.repeats > 0 or len(set(self.totals)) > 1
+        return self.repeats > 0 or len({t for t in self.totals if t is not None}) > 1
 
     def __repr__(self) -> str:
         return f"<PageStats totals={self.totals} repeats={self.repeats}>"
@@ -316,26 +316,22 @@ class QuerySet(Generic[M]):
 
     # --- fetching --------------------------------------------------------------------------------
 
-    def _fetch(self, client: Client, page: int, per_page: int) -> tuple[list[M], int, int]:
-        """One list request: (verified objects, total, pages)."""
+    def _fetch(
+        self, client: Client, page: int, per_page: int, *, need_total: bool = False
+    ) -> tuple[list[M], int | None, int | None]:
+        """One list request: (verified objects, total, pages).
+
+        A malformed answer raises ``MalformedResponseError`` (and so does one without a total
+        when ``need_total``); ``total``/``pages`` are None when the answer left them out.
+        """
         the_plan = self._get_plan()
         spec = the_plan.spec
-        body = client.request(
+        rows, total, pages = client.request(
             "GET",
             spec.list_path(client.account_id),
             params=the_plan.query.list_params(page, per_page),
+            expect=spec.counted_page if need_total else spec.page,
         )
-        try:
-            result = body["response"]["result"]
-            rows = result[spec.list_key]
-            total = int(result.get("total", len(rows)))
-            pages = int(result.get("pages", 1 if rows else 0))
-        except (KeyError, TypeError, ValueError):
-            raise FreshBooksError(
-                f"list answer without response.result.{spec.list_key}", body=body
-            ) from None
-        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-            raise FreshBooksError(f"list answer whose {spec.list_key} is not a list of objects")
         objs = self._hydrate(rows, client, related=False)
         _verify(the_plan, objs)
         self._prefetch(objs, client)
@@ -376,9 +372,15 @@ class QuerySet(Generic[M]):
         yield self._once(chunk, seen, stats)
         if wanted is not None:
             wanted -= len(chunk)
-        if (wanted is not None and wanted <= 0) or page >= pages or len(rows) < per_page:
+        if (
+            (wanted is not None and wanted <= 0)
+            or (pages is not None and page >= pages)
+            or len(rows) < per_page
+        ):
             return
-        last = pages if wanted is None else min(pages, (high - 1) // per_page + 1)  # type: ignore[operator]
+        last = sys.maxsize if pages is None else pages  # no page count: read until a short page
+        if wanted is not None:
+            last = min(last, (high - 1) // per_page + 1)  # type: ignore[operator]
         following = self._following(client, range(page + 1, last + 1), per_page, prefetch)
         for rows, total in following:
             stats.totals.append(total)
@@ -400,9 +402,10 @@ class QuerySet(Generic[M]):
         residual = the_plan.residual
         seen: set[Any] = set()
         rows, total, pages = self._fetch(client, 1, per_page)
-        pages_iter: Iterator[tuple[list[M], int]] = iter([(rows, total)])
-        if pages > 1 and len(rows) >= per_page:
-            following = self._following(client, range(2, pages + 1), per_page, prefetch)
+        pages_iter: Iterator[tuple[list[M], int | None]] = iter([(rows, total)])
+        if (pages is None or pages > 1) and len(rows) >= per_page:
+            last = sys.maxsize if pages is None else pages  # no page count: until a short page
+            following = self._following(client, range(2, last + 1), per_page, prefetch)
             pages_iter = _chain_pages((rows, total), following, per_page)
         for page_rows, page_total in pages_iter:
             stats.totals.append(page_total)
@@ -447,7 +450,7 @@ class QuerySet(Generic[M]):
 
     def _following(
         self, client: Client, page_numbers: range, per_page: int, prefetch: int
-    ) -> Iterator[tuple[list[M], int]]:
+    ) -> Iterator[tuple[list[M], int | None]]:
         if prefetch <= 0:
             for number in page_numbers:
                 rows, total, _pages = self._fetch(client, number, per_page)
@@ -455,7 +458,9 @@ class QuerySet(Generic[M]):
             return
         # Fetch ahead in a pool once the page count is known; yield strictly in order.
         with ThreadPoolExecutor(max_workers=prefetch) as pool:
-            pending: collections.deque[Future[tuple[list[M], int, int]]] = collections.deque()
+            pending: collections.deque[Future[tuple[list[M], int | None, int | None]]] = (
+                collections.deque()
+            )
             numbers = iter(page_numbers)
             try:
                 for number in numbers:
@@ -591,7 +596,8 @@ class QuerySet(Generic[M]):
         if not self._low and self._high is None and the_plan.exact:
             client = self._get_client()
             rows, total, _pages = self._fetch(client, 1, limit)  # verified
-            return rows[:limit], total, total > limit
+            more = total > limit if total is not None else len(rows) >= limit
+            return rows[:limit], total, more
         qs = self._clone()
         qs._low = self._low
         qs._high = (
@@ -610,7 +616,8 @@ class QuerySet(Generic[M]):
         if not the_plan.exact:
             return sum(len(page) for page in self._pages())
         client = self._get_client()
-        _rows, total, _pages = self._fetch(client, 1, the_plan.spec.max_per_page)
+        _rows, total, _pages = self._fetch(client, 1, the_plan.spec.max_per_page, need_total=True)
+        assert total is not None  # need_total: an answer without one raised
         high = total if self._high is None else min(total, self._high)
         return max(0, high - self._low)
 
@@ -648,7 +655,8 @@ class QuerySet(Generic[M]):
             per_page = the_plan.spec.max_per_page
             if the_plan.empty:
                 return None
-            rows, total, _pages = self._fetch(client, 1, per_page)
+            rows, total, _pages = self._fetch(client, 1, per_page, need_total=True)
+            assert total is not None  # need_total: an answer without one raised
             if total <= len(rows):
                 return self._shaper()(rows[-1]) if rows else None
             return self[total - 1]
@@ -716,7 +724,7 @@ class QuerySet(Generic[M]):
         if the_plan.exact:
             client = self._get_client()
             rows, total, _pages = self._fetch(client, 1, 2)
-            found = len(rows) if total <= 1 else total
+            found = len(rows) if total is None or total <= 1 else total
         else:
             rows = []
             for obj in self._objects():
@@ -742,18 +750,16 @@ class QuerySet(Generic[M]):
         assert spec is not None
         client = self._get_client()
         try:
-            body = client.request(
+            row = client.request(
                 "GET",
                 spec.detail_path(client.account_id, _check_pk(pk)),
                 params=self._get_plan().query.include_params() or None,
+                expect=spec.required_result,
             )
         except NotFound as exc:
             ours = f"{self.model.__name__} {pk} does not exist"
             said = f" (FreshBooks said: {exc.message})" if exc.message else ""
             raise exc.recast(self.model.DoesNotExist, ours + said) from None
-        row = spec.result(body)
-        if row is None:
-            raise FreshBooksError(f"answer without response.result.{spec.single_key}", body=body)
         return self._hydrate([row], client)[0]
 
     def create(self, **fields: Any) -> M:
@@ -934,8 +940,10 @@ def _sort_key(value: Any) -> tuple[bool, Any]:
 
 
 def _chain_pages(
-    first: tuple[list[M], int], rest: Iterator[tuple[list[M], int]], per_page: int
-) -> Iterator[tuple[list[M], int]]:
+    first: tuple[list[M], int | None],
+    rest: Iterator[tuple[list[M], int | None]],
+    per_page: int,
+) -> Iterator[tuple[list[M], int | None]]:
     yield first
     for rows, total in rest:
         yield rows, total

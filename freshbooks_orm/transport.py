@@ -40,13 +40,14 @@ import logging
 import math
 import os
 import random
+import re
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from types import TracebackType
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, TypeVar, overload
+from urllib.parse import quote, urlsplit
 
 import attrs
 import requests
@@ -59,11 +60,14 @@ from .auth import DEFAULT_API_URL, TOKEN_PATH, TokenManager, TokenSaver
 from .errors import (
     ConfigurationError,
     FreshBooksError,
+    MalformedResponseError,
     TransportError,
     UncertainWriteError,
     body_snippet,
     error_from_http,
+    loads,
     redact,
+    short_repr,
 )
 from .tokens import TokenStore
 
@@ -77,6 +81,10 @@ __all__ = [
 ]
 
 log = logging.getLogger("freshbooks_orm")
+T = TypeVar("T")
+
+#: FreshBooks account ids are short strings of letters and digits ("zDmNq").
+ACCOUNT_ID = re.compile(r"[A-Za-z0-9]{1,32}", re.ASCII)
 
 #: (connect, read) seconds.
 DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 60.0)
@@ -278,7 +286,7 @@ class Client:
                 "or client_id, client_secret and refresh_token (FRESHBOOKS_CLIENT_ID, "
                 "FRESHBOOKS_CLIENT_SECRET, FRESHBOOKS_REFRESH_TOKEN)"
             )
-        self._account_id = account_id or env.get("FRESHBOOKS_ACCOUNT_ID") or None
+        self._account_id = check_account_id(account_id or env.get("FRESHBOOKS_ACCOUNT_ID"))
         self.base_url = (base_url or env.get("FRESHBOOKS_API_URL") or DEFAULT_API_URL).rstrip("/")
         # None would mean "wait forever"; a request without a timeout is never what one wants.
         self.timeout: Timeout = DEFAULT_TIMEOUT if timeout is None else timeout
@@ -341,7 +349,16 @@ class Client:
         for membership in memberships if isinstance(memberships, list) else []:
             business = membership.get("business") if isinstance(membership, dict) else None
             if isinstance(business, dict) and business.get("account_id"):
-                accounts.setdefault(str(business["account_id"]), str(business.get("name") or ""))
+                aid = business["account_id"]
+                if not isinstance(aid, str) or not ACCOUNT_ID.fullmatch(aid):
+                    raise MalformedResponseError(
+                        f"{ME_PATH} named an account id that is not 1 to 32 letters and digits: "
+                        f"{short_repr(aid)}",
+                        method="GET",
+                        path=ME_PATH,
+                        body=short_repr(business),
+                    )
+                accounts.setdefault(aid, str(business.get("name") or ""))
         if len(accounts) == 1:
             (only,) = accounts
             log.debug("discovered account id %s", only)
@@ -369,8 +386,30 @@ class Client:
         if path.startswith(("http://", "https://")):
             return path
         if "{account_id}" in path:
-            path = path.replace("{account_id}", self.account_id)
+            path = path.replace("{account_id}", quote(self.account_id, safe=""))
         return self.base_url + ("" if path.startswith("/") else "/") + path
+
+    @overload
+    def request(
+        self,
+        method: str,
+        path: str,
+        params: Params = None,
+        json: Any = None,
+        *,
+        expect: None = None,
+    ) -> Any: ...
+
+    @overload
+    def request(
+        self,
+        method: str,
+        path: str,
+        params: Params = None,
+        json: Any = None,
+        *,
+        expect: Callable[[Any], T],
+    ) -> T: ...
 
     def request(
         self,
@@ -378,12 +417,19 @@ class Client:
         path: str,
         params: Params = None,
         json: Any = None,
+        *,
+        expect: Callable[[Any], Any] | None = None,
     ) -> Any:
         """Send one API request through the retry policy; return the parsed JSON body.
 
         ``path`` is below the API root (``/accounting/account/{account_id}/...``; the
         ``{account_id}`` placeholder is filled in).  Errors raise the typed exceptions of
         ``freshbooks_orm.errors``, each carrying ``method`` and ``path``.
+
+        ``expect`` reads the parsed answer (``spec.page``, ``spec.required_result``, ...) and
+        its result is returned instead; when it raises ``MalformedResponseError`` the error gets
+        the status, method, path and a short snippet of the body (an ``UncertainWriteError``
+        for a POST, whose object was probably created).
         """
         method = method.upper()
         url = self._absolute(path)
@@ -401,7 +447,10 @@ class Client:
         )
         status = response.status_code
         if status < 400:
-            return self._parse_body(response, method, display_path)
+            parsed = self._parse_body(response, method, display_path)
+            if expect is None:
+                return parsed
+            return self._read(expect, parsed, response, method, display_path)
         retry_after = _parse_retry_after(response.headers.get("Retry-After"))
         error = error_from_http(
             status,
@@ -423,6 +472,37 @@ class Client:
                 path=display_path,
             )
         raise error
+
+    def _read(
+        self,
+        expect: Callable[[Any], T],
+        body: Any,
+        response: requests.Response,
+        method: str,
+        path: str,
+    ) -> T:
+        problem: MalformedResponseError | None = None
+        try:
+            return expect(body)
+        except MalformedResponseError as exc:
+            problem = exc
+        except RecursionError:  # a check walked into nesting no answer has
+            problem = MalformedResponseError("an answer nested too deeply")
+        snippet = redact(body_snippet(response.content), self._tokens.secrets())
+        message = f"answered {problem.message}: {snippet!r}"
+        if method == "POST":
+            message += (
+                "; the object was probably created but its answer could not be read: look it up "
+                "before creating it again"
+            )
+        raise problem.recast(
+            UncertainWriteError if method == "POST" else MalformedResponseError,
+            message,
+            status_code=response.status_code,
+            method=method,
+            path=path,
+            body=snippet,
+        ) from None
 
     def _post_token(self, form: str) -> requests.Response:
         """Send a form to the OAuth token endpoint (the ``TokenPoster`` of ``self.tokens``)."""
@@ -468,6 +548,7 @@ class Client:
             if content_type is not None:
                 headers["Content-Type"] = content_type
             started = time.monotonic()
+            failure: Exception | None = None
             try:
                 response = self.session.request(
                     method,
@@ -479,37 +560,23 @@ class Client:
                     timeout=self.timeout,
                 )
             except requests.RequestException as exc:
-                elapsed = time.monotonic() - started
-                outcome = type(exc).__name__
-                log.debug(
-                    "%s %s%s -> %s after %.3fs (retry %d)",
-                    *(method, display_path, query, outcome, elapsed, retries),
+                failure = exc
+            except (ValueError, UnicodeError) as exc:  # http.client refusing a header or URL
+                failure = exc
+            if failure is not None:
+                # Decided and raised here, outside the except block: the requests exception
+                # holds the prepared request, whose headers carry the token, and it must not
+                # become the error's __context__.  A copy without it is kept as __cause__.
+                error = self._network_failure(
+                    failure, method, display_path, query, started, retries, replay_safe
                 )
-                detail = redact(_describe(exc), self._tokens.secrets())
-                if isinstance(exc, _NEVER_SENT):
-                    raise TransportError(
-                        f"{outcome}: {detail}", method=method, path=display_path
-                    ) from None
-                if not replay_safe and not _connect_failed(exc):
-                    raise UncertainWriteError(
-                        f"{outcome} after the request may have reached FreshBooks: the object "
-                        "may or may not have been created; look it up before creating it again",
-                        method=method,
-                        path=display_path,
-                    ) from None
-                if not _may_succeed_on_retry(exc):
-                    raise TransportError(
-                        f"{outcome}: {detail}", method=method, path=display_path
-                    ) from None
-                if retries < self.retry.max_retries:
+                cause = _without_request(failure, self._tokens.secrets())
+                del failure
+                if error is None:
                     retries += 1
-                    self._pause(self.retry.delay(retries), retries, outcome)
+                    self._pause(self.retry.delay(retries), retries, type(cause).__name__)
                     continue
-                raise TransportError(
-                    f"{outcome} (gave up after {retries + 1} attempts): {detail}",
-                    method=method,
-                    path=display_path,
-                ) from None
+                raise error from cause
 
             elapsed = time.monotonic() - started
             status = response.status_code
@@ -537,6 +604,43 @@ class Client:
                 continue
             return response, retries + 1
 
+    def _network_failure(
+        self,
+        exc: Exception,
+        method: str,
+        display_path: str,
+        query: str,
+        started: float,
+        retries: int,
+        replay_safe: bool,
+    ) -> FreshBooksError | None:
+        """The error a failed send raises, or None when it is worth another attempt."""
+        elapsed = time.monotonic() - started
+        outcome = type(exc).__name__
+        log.debug(
+            "%s %s%s -> %s after %.3fs (retry %d)",
+            *(method, display_path, query, outcome, elapsed, retries),
+        )
+        detail = redact(_describe(exc), self._tokens.secrets())
+        if not isinstance(exc, requests.RequestException) or isinstance(exc, _NEVER_SENT):
+            return TransportError(f"{outcome}: {detail}", method=method, path=display_path)
+        if not replay_safe and not _connect_failed(exc):
+            return UncertainWriteError(
+                f"{outcome} after the request may have reached FreshBooks: the object "
+                "may or may not have been created; look it up before creating it again",
+                method=method,
+                path=display_path,
+            )
+        if not _may_succeed_on_retry(exc):
+            return TransportError(f"{outcome}: {detail}", method=method, path=display_path)
+        if retries < self.retry.max_retries:
+            return None
+        return TransportError(
+            f"{outcome} (gave up after {retries + 1} attempts): {detail}",
+            method=method,
+            path=display_path,
+        )
+
     def _pause(self, delay: float, retry_number: int, reason: str) -> None:
         log.debug(
             "%s: retry %d of %d in %.3fs", reason, retry_number, self.retry.max_retries, delay
@@ -550,10 +654,11 @@ class Client:
                 return {}
             return self._unreadable(response, method, path, "an empty body")
         try:
-            return jsonlib.loads(content, parse_float=Decimal)
-        except ValueError:  # JSONDecodeError, UnicodeDecodeError: HTML, truncated, garbage
-            snippet = redact(body_snippet(content), self._tokens.secrets())
-            return self._unreadable(response, method, path, f"a body that is not JSON: {snippet!r}")
+            return loads(content)
+        except ValueError:  # not JSON: HTML, truncated, garbage, NaN, nested too deeply
+            pass  # raised below, outside this block: a JSONDecodeError holds the whole body
+        snippet = redact(body_snippet(content), self._tokens.secrets())
+        return self._unreadable(response, method, path, f"a body that is not JSON: {snippet!r}")
 
     def _unreadable(self, response: requests.Response, method: str, path: str, what: str) -> Any:
         status = response.status_code
@@ -569,6 +674,28 @@ class Client:
         raise TransportError(
             f"answered with {what}", status_code=status, body=what, method=method, path=path
         )
+
+
+def check_account_id(value: Any) -> str | None:
+    """A configured account id, stripped; ``ConfigurationError`` unless letters and digits.
+
+    It becomes part of every path, so ``a?b#c`` must fail here rather than request
+    ``/accounting/account/a`` and report that an invoice does not exist.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigurationError(f"the account id must be a string, not {type(value).__name__}")
+    cleaned = value.strip()
+    if not cleaned:
+        return None
+    if not ACCOUNT_ID.fullmatch(cleaned):
+        raise ConfigurationError(
+            f"the account id {short_repr(cleaned)} is not an account id: FreshBooks account ids "
+            "are 1 to 32 letters and digits, like 'zDmNq' (see freshbooks-orm whoami, or "
+            "business_memberships[].business.account_id of /auth/api/v1/users/me)"
+        )
+    return cleaned
 
 
 def _pooled_session() -> requests.Session:
@@ -596,6 +723,23 @@ def _query_text(params: Params) -> str:
         return ""
     items = params.items() if isinstance(params, Mapping) else params
     return "?" + "&".join(f"{k}={v}" for k, v in items)
+
+
+def _without_request(exc: Exception, secrets: Sequence[str | None]) -> Exception:
+    """A copy of ``exc`` that keeps its type and (redacted) text but no request or response.
+
+    Chained to the raised error as its ``__cause__``, it tells what happened; the original would
+    carry the prepared request with the ``Authorization`` header, or a token endpoint's form.
+    """
+    text = redact(_describe(exc), secrets)
+    try:
+        copy = type(exc)(text)
+    except Exception:  # an exception class that wants other arguments
+        copy = Exception(f"{type(exc).__name__}: {text}")
+    if isinstance(copy, requests.RequestException):
+        copy.request = None
+        copy.response = None
+    return copy
 
 
 def _describe(exc: Exception) -> str:

@@ -21,7 +21,13 @@ class FakeClient:
     def url(self, path: str, params: Any = None) -> str:
         return self.base_url + path + ("?" + urlencode(list(params)) if params else "")
 
-    def request(self, method: str, path: str, params: Any = None, json: Any = None) -> Any:
+    def request(
+        self, method: str, path: str, params: Any = None, json: Any = None, *, expect: Any = None
+    ) -> Any:
+        body = self.answer(method, path, params, json)
+        return body if expect is None else expect(body)  # as Client.request reads the answer
+
+    def answer(self, method: str, path: str, params: Any = None, json: Any = None) -> Any:
         self.calls.append((method, path, list(params or ()), json))
         answer: Any = {"response": {}}
         for (m, prefix), body in self.answers.items():

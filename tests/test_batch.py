@@ -457,7 +457,8 @@ def test_a_run_killed_halfway_then_resumed_updates_every_invoice_exactly_once(tm
             assert result.done == len(targets) and result.ok
             assert j.run(run.id).status == "finished"
         assert puts(sb) == Counter({i: 1 for i in targets})
-        assert all(sb.invoices[i]["po_number"] == "PO-KILL" for i in targets)
+        now = sb.invoices  # one snapshot: each sb.invoices is a deep copy of every invoice
+        assert all(now[i]["po_number"] == "PO-KILL" for i in targets)
 
 
 @pytest.mark.slow
@@ -876,3 +877,49 @@ def test_a_schema_1_run_can_be_resumed_and_undone_after_the_upgrade(tmp_path):
                 assert sb.invoices[item.object_id]["po_number"] == item.before["po_number"]
             with pytest.raises(RunStateError, match="already undone"):
                 undo(runs["undone"].id, client=client, journal=j)
+
+
+FULL_DISK_RUN = textwrap.dedent(
+    """
+    import os, resource, signal, sys
+    from freshbooks_orm import Client, Invoice, JournalError
+    from freshbooks_orm.transport import RetryPolicy
+    url, token, journal = sys.argv[1:4]
+    client = Client(access_token=token, account_id="zDmNq", base_url=url,
+                    retry=RetryPolicy(backoff=0.001, max_retry_after=0.05))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write (EFBIG), not a dead process
+
+    def fill_the_disk(finished, total, outcome):
+        if finished == 3:  # from now on the journal cannot grow: as if the disk were full
+            size = max(os.path.getsize(journal), os.path.getsize(journal + "-wal"))
+            resource.setrlimit(resource.RLIMIT_FSIZE, (size, resource.RLIM_INFINITY))
+
+    try:
+        Invoice.objects.using(client).update(notes="disk full", workers=1, journal=journal,
+                                             progress=fill_the_disk)
+    except JournalError as exc:
+        print("JournalError:", exc)
+        sys.exit(3)
+    """
+)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE is POSIX")
+def test_a_disk_that_fills_mid_run_stops_it_and_resume_finishes_it(tmp_path):
+    path = tmp_path / "journal.sqlite3"
+    with Sandbox(invoices=40, seed=5) as sb:
+        targets = visible(sb)
+        done = subprocess.run(
+            [sys.executable, "-c", FULL_DISK_RUN, sb.url, sb.access_token, str(path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 3, (done.stdout, done.stderr)
+        assert "full" in done.stdout and "runs resume" in done.stdout and str(path) in done.stdout
+        with Journal(path) as j:
+            run = j.runs()[0]
+            assert run.count("failed") == 0 and 3 <= run.count("done") < len(targets)
+            result = resume(run.id, client=client_of(sb), journal=j, progress=False)
+            assert result.ok and result.done == len(targets)
+        assert puts(sb) == Counter({i: 1 for i in targets})

@@ -271,3 +271,14 @@ def test_a_schema_1_journal_is_migrated_in_place(tmp_path):
         assert "po_number" in items[0].before and items[0].payload == {"po_number": "PO-V1"}
     with Journal(path) as j:  # opening again is a no-op
         assert len(j.runs()) == 4
+
+
+def test_closing_a_journal_gives_its_leases_back(tmp_path):
+    path = tmp_path / "j.sqlite3"
+    j = Journal(path)
+    run_id = make_run(j, lease=True)
+    assert j.run(run_id).lease is not None
+    j.close()
+    with Journal(path) as again:
+        assert again.run(run_id).lease is None
+        again.acquire(run_id)

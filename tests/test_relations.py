@@ -39,7 +39,7 @@ class Server(FakeClient):
         super().__init__()
         self.tables = tables
 
-    def request(self, method: str, path: str, params: Any = None, json: Any = None) -> Any:
+    def answer(self, method: str, path: str, params: Any = None, json: Any = None) -> Any:
         self.calls.append((method, path, list(params or ()), json))
         for name, rows in self.tables.items():
             meta = registry.get_model(name)._meta

@@ -79,7 +79,7 @@ def test_show_prints_fields_and_nested_lists(model, capsys):
     [
         (["customers", "list", "--filter", "organisation_like=x"], "organization_like"),
         (["payments", "list", "--filter", "type=cheque"], "valid: Check"),
-        (["customers", "update", "--filter", "userid=1", "--set", "organisation=x"], "organization"),
+        (["customers", "update", "-f", "userid=1", "--set", "organisation=x"], "organization"),
         (["customers", "update", "--set", "note=x"], "--all"),
         (["expenses", "list", "--filter", "has_receipt=maybe"], "true or false"),
         (["taxes", "delete", "--filter", "taxid=1"], "HTTP DELETE"),

@@ -136,7 +136,7 @@ class Options:
         self.relations: Mapping[str, Relation[Any]] = dict(relations)
         self.repr_fields = repr_fields or (pk,)
         self.list_columns = list_columns or self.repr_fields
-        for column in (*self.repr_fields, *self.list_columns):
+        for column in (*repr_fields, *list_columns):
             if column not in fields:
                 raise TypeError(f"{model.__name__}: {column!r} is not a declared field")
         self.state_field: FieldSpec | None = next(

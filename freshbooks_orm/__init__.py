@@ -41,6 +41,7 @@ from .errors import (  # noqa: E402
     UnknownFilterError,
     UnknownRunError,
     UnsupportedOperationError,
+    UnverifiableFilterError,
     UsageError,
     ValidationError,
 )
@@ -118,6 +119,7 @@ __all__ = [
     "UnknownFilterError",
     "UnknownRunError",
     "UnsupportedOperationError",
+    "UnverifiableFilterError",
     "UsageError",
     "ValidationError",
     "VisState",

@@ -226,12 +226,13 @@ def _predicate(flt: Filter, value: Any, store: Store) -> Predicate:
         return lambda obj: get(obj) in members
     if op == "like":
         return lambda obj: any(value in s.lower() for s in _strings(get(obj)))
+    # A null never satisfies a comparison (SQL semantics: NULL < 9 is not true).
     if op == "min":
-        return lambda obj: get(obj) >= value
+        return lambda obj: (v := get(obj)) is not None and v != "" and v >= value
     if op == "max":
-        return lambda obj: get(obj) < value
+        return lambda obj: (v := get(obj)) is not None and v != "" and v < value
     if op == "gt":
-        return lambda obj: get(obj) > value
+        return lambda obj: (v := get(obj)) is not None and v != "" and v > value
     if op == "ne":
         return lambda obj: get(obj) != value
     raise AssertionError(f"unknown filter op {op!r}")  # pragma: no cover

@@ -264,6 +264,10 @@ def test_payment_filters(rsb: Sandbox, rhttp: requests.Session) -> None:
     assert {p["id"] for p in got} == {p["id"] for p in pays if money(p) >= limit}
     got = list_all(rhttp, rsb, "payments/payments", [("search[logids][]", str(pay["id"]))])
     assert [p["id"] for p in got] == [pay["id"]]
+    got = list_all(rhttp, rsb, "payments/payments", [("search[payment_or_credit]", "credit")])
+    assert {p["id"] for p in got} == {p["id"] for p in pays if p["from_credit"]} != set()
+    got = list_all(rhttp, rsb, "payments/payments", [("search[from_credit]", "false")])
+    assert {p["id"] for p in got} == {p["id"] for p in pays if not p["from_credit"]}
     got = list_all(rhttp, rsb, "payments/payments", [("search[currency]", "cad")])
     assert {p["id"] for p in got} == {p["id"] for p in pays if p["amount"]["code"] == "CAD"}
 
@@ -546,6 +550,10 @@ def test_items(wsb: Sandbox, whttp: requests.Session) -> None:
         [("search[unit_cost_min]", "12.50"), ("search[unit_cost_max]", "12.51")],
     )
     assert [i["id"] for i in got] == [item["id"]]
+    # a null inventory never satisfies inventory_min/max (SQL semantics)
+    got = list_all(whttp, wsb, "items/items", [("search[inventory_max]", "1000")])
+    assert got and all(i["inventory"] is not None for i in got)
+    assert item["id"] not in {i["id"] for i in got}
     assert whttp.delete(url(wsb, "items/items", item["id"])).status_code == 405
     whttp.put(url(wsb, "items/items", item["id"]), json={"item": {"vis_state": 1}})
     assert item["id"] not in {i["id"] for i in list_all(whttp, wsb, "items/items")}

@@ -40,6 +40,7 @@ from .errors import (  # noqa: E402
     UnknownFieldError,
     UnknownFilterError,
     UnknownRunError,
+    UnverifiableFilterError,
     UsageError,
     ValidationError,
 )
@@ -116,6 +117,7 @@ __all__ = [
     "UnknownFieldError",
     "UnknownFilterError",
     "UnknownRunError",
+    "UnverifiableFilterError",
     "UsageError",
     "ValidationError",
     "VisState",

@@ -243,7 +243,9 @@ def test_get_uses_the_declared_pk_filters():
         {("GET", "/people/people"): {"response": {"result": {"people": [person()], "total": 1}}}}
     )
     Person.objects.using(client).filter(personid=7).get(7)  # type: ignore[arg-type]
-    HardPerson.objects.using(client).filter(personid=7).get(pk=7)  # type: ignore[arg-type]
+    # HardPerson does not declare what ``personid`` means, so its rows cannot be verified
+    # against it: the query must say it accepts that (issue 12's planner refuses otherwise)
+    HardPerson.objects.using(client).filter(personid=7).allow_unverified().get(pk=7)  # type: ignore[arg-type]
     params = [c[2] for c in client.calls]
     assert ("search[personid]", "7") in params[0]
     assert ("search[personids][]", "7") in params[1]

@@ -72,7 +72,7 @@ EXPENSE_FILTERS = {
     for f in (
         *_id_pair("expenseid"),
         *_id_pair("clientid"),
-        EqualsFilter("clientid_not", int_, doc="any client but this one"),
+        EqualsFilter("clientid_not", int_, doc="any client but this one", means="~clientid"),
         *_id_pair("staffid"),
         *_id_pair("profileid"),
         *_id_pair("categoryid"),

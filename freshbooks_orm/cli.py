@@ -42,7 +42,7 @@ from .errors import FreshBooksError, known_secrets, redact
 from .errors import UsageError as LibraryUsageError
 from .invoices import Invoice
 from .journal import Journal, RunRecord
-from .query import BoolFilter, InFilter
+from .query import BoolFilter, InFilter, SearchBoolFilter
 from .transport import Client, configure
 from .types import Money
 
@@ -168,13 +168,33 @@ def build_parser() -> argparse.ArgumentParser:
             action="append",
             default=[],
             metavar="NAME=VALUE",
-            help="a filter, as .filter() takes it (repeatable; lists comma-separated)",
+            help="a filter or lookup, as .filter() takes it: amount__gt=100, "
+            "v3_status__in=sent,viewed, create_date__year=2024 (repeatable; lists and ranges "
+            "comma-separated; money as '100' or '100 USD')",
+        )
+        p.add_argument(
+            "--exclude",
+            "-x",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help="leave out what this matches, as .exclude() takes it (repeatable)",
         )
 
     listing = inv_cmds.add_parser("list", parents=[common], help="list invoices")
     filters(listing)
     listing.add_argument("--include", action="append", default=[], metavar="NAME")
-    listing.add_argument("--order-by", metavar="FIELD", help="create_date or -create_date")
+    listing.add_argument(
+        "--order-by",
+        metavar="FIELDS",
+        help="fields, comma-separated, '-' for descending (-amount,invoice_number); the API "
+        "sorts by create_date, other orders are sorted locally",
+    )
+    listing.add_argument(
+        "--explain",
+        action="store_true",
+        help="print the query plan (first URL, where each filter runs, requests) and send nothing",
+    )
     listing.add_argument("--limit", type=_positive_int, metavar="N")
     listing.add_argument(
         "--format", choices=("table", "csv", "json", "jsonl"), default="table", dest="fmt"
@@ -327,23 +347,70 @@ def _pair(text: str, what: str) -> tuple[str, str]:
     return name.strip(), value
 
 
-def _filters(texts: Sequence[str]) -> dict[str, Any]:
-    spec = Invoice._resource
-    assert spec is not None
+def _filters(texts: Sequence[str], option: str = "--filter") -> dict[str, Any]:
+    """``NAME=VALUE`` texts as ``.filter()`` keyword arguments, typed by what NAME is."""
     out: dict[str, Any] = {}
     for text in texts:
-        name, value = _pair(text, "--filter")
-        flt = spec.resolve(name)  # UnknownFilterError names the valid ones
-        if isinstance(flt, InFilter):
-            out[name] = [v.strip() for v in value.split(",") if v.strip()]
-        elif isinstance(flt, BoolFilter):
-            lowered = value.strip().lower()
-            if lowered not in ("true", "false", "1", "0", "yes", "no"):
-                raise UsageError(f"filter {name!r} takes true or false, got {value!r}")
-            out[name] = lowered in ("true", "1", "yes")
-        else:
-            out[name] = value
+        name, value = _pair(text, option)
+        out[name] = _lookup_value(name, value, option)
+    Invoice.objects.filter(**out)  # unknown names and bad values raise before any request
     return out
+
+
+def _lookup_value(name: str, value: str, option: str) -> Any:
+    from .planner import parse_key
+
+    spec = Invoice._resource
+    assert spec is not None
+    flt = spec.filters.get(name)
+    path = parse_key(Invoice, name, spec.name)  # UnknownFilterError names the valid ones
+    is_wire = flt is not None and (
+        path is None
+        or name not in Invoice._fields
+        or (isinstance(flt, (BoolFilter, SearchBoolFilter)) and path.kind != "bool")
+    )
+    if is_wire or path is None:
+        if flt is None:
+            if name not in spec.lookups:
+                Invoice.objects.filter(**{name: value})  # raises, naming the valid names
+            flt = spec.resolve(name)
+        if isinstance(flt, InFilter):
+            return _items(value)
+        if isinstance(flt, (BoolFilter, SearchBoolFilter)):
+            return _truth(name, value, option)
+        return value
+    if path.lookup in ("in", "range"):
+        items = _items(value)
+        if path.lookup == "range" and len(items) != 2:
+            raise UsageError(f"{option} {name}: a range is LOW,HIGH, got {value!r}")
+        return [_typed(path.kind, name, v, option) for v in items]
+    if path.lookup == "isnull" or (path.kind == "bool" and path.lookup == "exact"):
+        return _truth(name, value, option)
+    kind = path.transform if path.transform in ("year", "month", "day") else path.kind
+    return _typed(kind, name, value, option)
+
+
+def _items(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _truth(name: str, value: str, option: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered not in ("true", "false", "1", "0", "yes", "no"):
+        raise UsageError(f"{option} {name} takes true or false, got {value!r}")
+    return lowered in ("true", "1", "yes")
+
+
+def _typed(kind: str, name: str, value: str, option: str) -> Any:
+    text = value.strip()
+    if kind == "money" and " " in text:
+        amount, _, code = text.partition(" ")
+        return Money(amount, code.strip())
+    if kind in ("year", "month", "day"):
+        if not text.isdigit():
+            raise UsageError(f"{option} {name} takes a number, got {value!r}")
+        return int(text)
+    return value
 
 
 def _field_value(name: str, text: str) -> Any:
@@ -362,8 +429,10 @@ def _field_value(name: str, text: str) -> Any:
     return text
 
 
-def _queryset(ctx: Context, filters: dict[str, Any]) -> Any:
+def _queryset(ctx: Context, filters: dict[str, Any], excludes: dict[str, Any] | None = None) -> Any:
     qs = Invoice.objects.filter(**filters)  # validated before any connection is set up
+    if excludes:
+        qs = qs.exclude(**excludes)
     return qs.using(ctx.client())
 
 
@@ -373,10 +442,24 @@ def _queryset(ctx: Context, filters: dict[str, Any]) -> Any:
 def cmd_list(ctx: Context) -> int:
     a = ctx.args
     qs = Invoice.objects.filter(**_filters(a.filter))
+    excludes = _filters(a.exclude, "--exclude")
+    if excludes:
+        qs = qs.exclude(**excludes)
     if a.include:
         qs = qs.include(*[n.strip() for part in a.include for n in part.split(",") if n.strip()])
     if a.order_by:
-        qs = qs.order_by(a.order_by)
+        qs = qs.order_by(*_items(a.order_by))
+    if a.explain:
+        if a.limit:
+            qs = qs[: a.limit]  # type: ignore[assignment]  # a slice without a step
+        if (
+            ctx.opt("sandbox")
+            or ctx.opt("access_token")
+            or os.environ.get("FRESHBOOKS_ACCESS_TOKEN")
+        ):
+            qs = qs.using(ctx.client())
+        ctx.print(str(qs.explain()))
+        return 0
     qs = qs.using(ctx.client())
     rows = qs[: a.limit] if a.limit else qs
     if a.fmt in ("json", "jsonl"):
@@ -416,7 +499,7 @@ def cmd_show(ctx: Context) -> int:
 
 
 def _check_scope(ctx: Context, filters: dict[str, Any], verb: str) -> None:
-    if not filters and not ctx.args.all:
+    if not filters and not ctx.args.exclude and not ctx.args.all:
         raise UsageError(f"{verb} without --filter would touch every invoice; add --all to mean it")
 
 
@@ -462,6 +545,7 @@ def _report(ctx: Context, result: batch.BatchResult) -> int:
 def cmd_update(ctx: Context) -> int:
     a = ctx.args
     filters = _filters(a.filter)
+    excludes = _filters(a.exclude, "--exclude")
     fields: dict[str, Any] = {}
     for text in a.sets:
         name, value = _pair(text, "--set")
@@ -472,13 +556,16 @@ def cmd_update(ctx: Context) -> int:
         raise UsageError("update needs at least one --set NAME=VALUE (or --unset NAME)")
     edit = batch.set_fields(Invoice, fields)  # validates names and values before any request
     _check_scope(ctx, filters, "update")
-    return _execute(ctx, batch.plan(_queryset(ctx, filters), edit, "update"), "Update")
+    qs = _queryset(ctx, filters, excludes)
+    return _execute(ctx, batch.plan(qs, edit, "update"), "Update")
 
 
 def cmd_delete(ctx: Context) -> int:
     filters = _filters(ctx.args.filter)
+    excludes = _filters(ctx.args.exclude, "--exclude")
     _check_scope(ctx, filters, "delete")
-    return _execute(ctx, batch.plan(_queryset(ctx, filters), None, "delete"), "Delete")
+    qs = _queryset(ctx, filters, excludes)
+    return _execute(ctx, batch.plan(qs, None, "delete"), "Delete")
 
 
 def _run(journal: Journal, ref: str) -> RunRecord:

@@ -356,6 +356,11 @@ class InvalidFieldValue(UsageError, ValueError, TypeError):
     value of the wrong type)."""
 
 
+class UnsupportedOperationError(UsageError, TypeError):
+    """The resource cannot do that through the API: saving a read-only resource, restoring one
+    that has no state, a batch delete of one deleted by HTTP DELETE (which cannot be undone)."""
+
+
 class ReadOnlyFieldError(UsageError, AttributeError):
     """Assignment to a computed field, or to a create-only field of a saved object."""
 

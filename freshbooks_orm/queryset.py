@@ -877,11 +877,14 @@ class QuerySet(Generic[M]):
         """Set fields on every matching object: one PUT each carrying only what changes.
 
         Keyword arguments that are not fields are batch options: ``dry_run``, ``workers``,
-        ``journal``, ``progress``, ``note``.  See ``freshbooks_orm.batch.run``.
+        ``journal``, ``progress``, ``note``.  See ``freshbooks_orm.batch.run``.  A field of
+        the same name wins (``Customer.note``, ``Payment.note``): give such a run its note
+        through ``freshbooks_orm.batch.run``.
         """
         from .batch import OPTION_NAMES, run, set_fields
 
-        options = {k: kwargs.pop(k) for k in list(kwargs) if k in OPTION_NAMES}
+        fields = self.model._meta.fields
+        options = {k: kwargs.pop(k) for k in list(kwargs) if k in OPTION_NAMES and k not in fields}
         return run(self._objects_qs(), set_fields(self.model, kwargs), action="update", **options)
 
     def delete(self, **options: Any) -> BatchResult:

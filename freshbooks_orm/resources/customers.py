@@ -140,6 +140,7 @@ class Contact(Model):
     pk_in_filter="userids",
     concurrency="updated",
     repr_fields=("id", "organization", "email"),
+    columns=("id", "organization", "fname", "lname", "email", "currency_code", "updated"),
 )
 class Customer(Model):
     """A FreshBooks client: someone you bill (``users/clients``).

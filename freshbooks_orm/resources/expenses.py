@@ -175,6 +175,7 @@ class ExpenseCategory(Model):
     pk_in_filter="expenseids",
     concurrency="updated",
     repr_fields=("id", "date", "vendor", "amount"),
+    columns=("id", "date", "vendor", "categoryid", "clientid", "amount", "status"),
 )
 class Expense(Model):
     """An expense. Relations: ``expense.customer``, ``expense.category``, ``expense.invoice``.

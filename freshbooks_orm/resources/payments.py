@@ -108,6 +108,7 @@ PAYMENT_SPEC = ResourceSpec(
     pk_in_filter="logids",
     concurrency="updated",
     repr_fields=("id", "invoiceid", "amount", "date", "type"),
+    columns=("id", "invoiceid", "clientid", "date", "type", "amount", "note"),
 )
 class Payment(Model):
     """A payment against an invoice. Its id filters are ``logid``/``logids``.

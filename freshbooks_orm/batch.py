@@ -74,6 +74,7 @@ import attrs
 from .errors import (
     ConfigurationError,
     ConflictError,
+    InvalidFieldValue,
     JournalError,
     ReadOnlyFieldError,
     RunInUseError,
@@ -576,6 +577,8 @@ def set_fields(model: type[Model], fields: Mapping[str, Any]) -> Edit:
     for name, value in fields.items():
         try:
             setattr(probe, name, copy.deepcopy(value))
+        except InvalidFieldValue:
+            raise  # already names the field and the value
         except (TypeError, ValueError) as exc:
             raise type(exc)(f"bad value for {model.__name__}.{name}: {exc}") from None
     values = dict(fields)

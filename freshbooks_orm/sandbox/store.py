@@ -347,6 +347,12 @@ class Table:
         self.rows[oid] = obj
         self.changed()
 
+    def compute_and_put(self, obj: Obj) -> None:
+        """Recompute a changed object's derived keys and store it (for effects across
+        resources; no ``after_write`` hook runs, so effects never loop)."""
+        self.res.compute(self.store, obj)
+        self.put(obj)
+
     def remove(self, oid: int) -> None:
         old = self.rows.pop(oid)
         for name, idx in self.index.items():
@@ -581,13 +587,11 @@ def _sort_key(row: tuple[Any, int]) -> tuple[Any, ...]:
 class Store:
     """Every resource of one accounting account, with the API's semantics."""
 
-    def __init__(self, account_id: str, customers: Mapping[int, Obj] | None = None) -> None:
+    def __init__(self, account_id: str) -> None:
         self.account_id = account_id
         self.lock = threading.RLock()
         self.generation = 0  #: bumped by every change to any table
         self.tables: dict[str, Table] = {name: Table(self, res) for name, res in REGISTRY.items()}
-        if customers:
-            self.load_objects("clients", customers.values())
 
     def table(self, name: str) -> Table:
         return self.tables[name]

@@ -698,3 +698,24 @@ def test_invoice_profiles(rsb: Sandbox, rhttp: requests.Session) -> None:
     assert pid in {p["id"] for p in got} and all(
         p["customerid"] == profile["customerid"] for p in got
     )
+
+
+def test_an_invoice_line_with_expenseid_rebills_the_expense(
+    wsb: Sandbox, whttp: requests.Session
+) -> None:
+    exp = next(
+        e for e in wsb.objects("expenses").values() if not e["invoiceid"] and e["vis_state"] == 0
+    )
+    client = next(iter(wsb.objects("clients")))
+    line = {
+        "type": 1,
+        "expenseid": exp["id"],
+        "name": "Rebilled",
+        "qty": 1,
+        "unit_cost": exp["amount"],
+    }
+    body = {"invoice": {"customerid": client, "create_date": "2025-03-03", "lines": [line]}}
+    inv = result(whttp.post(url(wsb, "invoices/invoices"), json=body))["invoice"]
+    stored = wsb.objects("expenses")[exp["id"]]
+    assert stored["invoiceid"] == inv["id"] and stored["updated"] >= exp["updated"]
+    assert result(whttp.get(url(wsb, "expenses/expenses", exp["id"])))["expense"]["status"] == 2

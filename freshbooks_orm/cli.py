@@ -157,7 +157,17 @@ def build_parser() -> argparse.ArgumentParser:
             action="append",
             default=[],
             metavar="NAME=VALUE",
-            help="a filter, as .filter() takes it (repeatable; lists comma-separated)",
+            help="a filter or lookup, as .filter() takes it: amount__gt=100, "
+            "v3_status__in=sent,viewed, create_date__year=2024 (repeatable; lists and ranges "
+            "comma-separated; money as '100' or '100 USD')",
+        )
+        p.add_argument(
+            "--exclude",
+            "-x",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help="leave out what this matches, as .exclude() takes it (repeatable)",
         )
 
     for model in registry.models():
@@ -178,7 +188,17 @@ def build_parser() -> argparse.ArgumentParser:
         filters(listing)
         listing.add_argument("--include", action="append", default=[], metavar="NAME")
         sorts = ", ".join(meta.resource.sorts) or "none documented"
-        listing.add_argument("--order-by", metavar="FIELD", help=f"one of: {sorts}")
+        listing.add_argument(
+            "--order-by",
+            metavar="FIELDS",
+            help="fields, comma-separated, '-' for descending (--order-by=-amount,id); "
+            f"the API sorts by: {sorts}; other orders are sorted locally",
+        )
+        listing.add_argument(
+            "--explain",
+            action="store_true",
+            help="print the query plan (first URL, where each filter runs, requests); send nothing",
+        )
         listing.add_argument("--limit", type=_positive_int, metavar="N")
         listing.add_argument(
             "--format", choices=("table", "csv", "json", "jsonl"), default="table", dest="fmt"
@@ -342,23 +362,70 @@ def _model(ctx: Context) -> type[Model]:
     return registry.get_model(ctx.args.resource)
 
 
-def _filters(model: type[Model], texts: Sequence[str]) -> dict[str, Any]:
-    spec = model._meta.resource
-    assert spec is not None
+def _filters(model: type[Model], texts: Sequence[str], option: str = "--filter") -> dict[str, Any]:
+    """``NAME=VALUE`` texts as ``.filter()`` keyword arguments, typed by what NAME is."""
     out: dict[str, Any] = {}
     for text in texts:
-        name, value = _pair(text, "--filter")
-        flt = spec.resolve(name)  # UnknownFilterError names the valid ones
-        if isinstance(flt, InFilter):
-            out[name] = [v.strip() for v in value.split(",") if v.strip()]
-        elif isinstance(flt, (BoolFilter, SearchBoolFilter)):
-            lowered = value.strip().lower()
-            if lowered not in ("true", "false", "1", "0", "yes", "no"):
-                raise UsageError(f"filter {name!r} takes true or false, got {value!r}")
-            out[name] = lowered in ("true", "1", "yes")
-        else:
-            out[name] = value
+        name, value = _pair(text, option)
+        out[name] = _lookup_value(model, name, value, option)
+    model.objects.filter(**out)  # unknown names and bad values raise before any request
     return out
+
+
+def _lookup_value(model: type[Model], name: str, value: str, option: str) -> Any:
+    from .planner import parse_key
+
+    spec = model._meta.resource
+    assert spec is not None
+    flt = spec.filters.get(name)
+    path = parse_key(model, name, spec.name)  # UnknownFilterError names the valid ones
+    is_wire = flt is not None and (
+        path is None
+        or name not in model._meta.fields
+        or (isinstance(flt, (BoolFilter, SearchBoolFilter)) and path.kind != "bool")
+    )
+    if is_wire or path is None:
+        if flt is None:
+            if name not in spec.lookups:
+                model.objects.filter(**{name: value})  # raises, naming the valid names
+            flt = spec.resolve(name)
+        if isinstance(flt, InFilter):
+            return _items(value)
+        if isinstance(flt, (BoolFilter, SearchBoolFilter)):
+            return _truth(name, value, option)
+        return value
+    if path.lookup in ("in", "range"):
+        items = _items(value)
+        if path.lookup == "range" and len(items) != 2:
+            raise UsageError(f"{option} {name}: a range is LOW,HIGH, got {value!r}")
+        return [_typed(path.kind, name, v, option) for v in items]
+    if path.lookup == "isnull" or (path.kind == "bool" and path.lookup == "exact"):
+        return _truth(name, value, option)
+    kind = path.transform if path.transform in ("year", "month", "day") else path.kind
+    return _typed(kind, name, value, option)
+
+
+def _items(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _truth(name: str, value: str, option: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered not in ("true", "false", "1", "0", "yes", "no"):
+        raise UsageError(f"{option} {name} takes true or false, got {value!r}")
+    return lowered in ("true", "1", "yes")
+
+
+def _typed(kind: str, name: str, value: str, option: str) -> Any:
+    text = value.strip()
+    if kind == "money" and " " in text:
+        amount, _, code = text.partition(" ")
+        return Money(amount, code.strip())
+    if kind in ("year", "month", "day"):
+        if not text.isdigit():
+            raise UsageError(f"{option} {name} takes a number, got {value!r}")
+        return int(text)
+    return value
 
 
 def _field_value(model: type[Model], name: str, text: str) -> Any:
@@ -377,8 +444,10 @@ def _field_value(model: type[Model], name: str, text: str) -> Any:
     return text
 
 
-def _queryset(ctx: Context, filters: dict[str, Any]) -> Any:
+def _queryset(ctx: Context, filters: dict[str, Any], excludes: dict[str, Any] | None = None) -> Any:
     qs = _model(ctx).objects.filter(**filters)  # validated before any connection is set up
+    if excludes:
+        qs = qs.exclude(**excludes)
     return qs.using(ctx.client())
 
 
@@ -390,10 +459,24 @@ def cmd_list(ctx: Context) -> int:
     model = _model(ctx)
     columns = model._meta.list_columns
     qs = model.objects.filter(**_filters(model, a.filter))
+    excludes = _filters(model, a.exclude, "--exclude")
+    if excludes:
+        qs = qs.exclude(**excludes)
     if a.include:
         qs = qs.include(*[n.strip() for part in a.include for n in part.split(",") if n.strip()])
     if a.order_by:
-        qs = qs.order_by(a.order_by)
+        qs = qs.order_by(*_items(a.order_by))
+    if a.explain:
+        if a.limit:
+            qs = qs[: a.limit]  # type: ignore[assignment]  # a slice without a step
+        if (
+            ctx.opt("sandbox")
+            or ctx.opt("access_token")
+            or os.environ.get("FRESHBOOKS_ACCESS_TOKEN")
+        ):
+            qs = qs.using(ctx.client())
+        ctx.print(str(qs.explain()))
+        return 0
     qs = qs.using(ctx.client())
     rows = qs[: a.limit] if a.limit else qs
     if a.fmt in ("json", "jsonl"):
@@ -440,7 +523,7 @@ def cmd_show(ctx: Context) -> int:
 
 
 def _check_scope(ctx: Context, filters: dict[str, Any], verb: str) -> None:
-    if not filters and not ctx.args.all:
+    if not filters and not ctx.args.exclude and not ctx.args.all:
         noun = ctx.args.resource.replace("_", " ")
         raise UsageError(f"{verb} without --filter would touch all {noun}; add --all to mean it")
 
@@ -489,6 +572,7 @@ def cmd_update(ctx: Context) -> int:
     a = ctx.args
     model = _model(ctx)
     filters = _filters(model, a.filter)
+    excludes = _filters(model, a.exclude, "--exclude")
     fields: dict[str, Any] = {}
     for text in a.sets:
         name, value = _pair(text, "--set")
@@ -499,13 +583,17 @@ def cmd_update(ctx: Context) -> int:
         raise UsageError("update needs at least one --set NAME=VALUE (or --unset NAME)")
     edit = batch.set_fields(model, fields)  # validates names and values before any request
     _check_scope(ctx, filters, "update")
-    return _execute(ctx, batch.plan(_queryset(ctx, filters), edit, "update"), "Update")
+    qs = _queryset(ctx, filters, excludes)
+    return _execute(ctx, batch.plan(qs, edit, "update"), "Update")
 
 
 def cmd_delete(ctx: Context) -> int:
-    filters = _filters(_model(ctx), ctx.args.filter)
+    model = _model(ctx)
+    filters = _filters(model, ctx.args.filter)
+    excludes = _filters(model, ctx.args.exclude, "--exclude")
     _check_scope(ctx, filters, "delete")
-    return _execute(ctx, batch.plan(_queryset(ctx, filters), None, "delete"), "Delete")
+    qs = _queryset(ctx, filters, excludes)
+    return _execute(ctx, batch.plan(qs, None, "delete"), "Delete")
 
 
 def _run(journal: Journal, ref: str) -> RunRecord:

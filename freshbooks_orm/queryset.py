@@ -170,6 +170,8 @@ class QuerySet(Generic[M]):
     def exclude(self, *args: Q, **kwargs: Any) -> QuerySet[M]:
         """Return a new queryset without the rows matching the lookups (evaluated locally)."""
         self._not_sliced("exclude")
+        if not args and not kwargs:
+            return self._chain()
         return self._chain(_where=and_of([self._where, self._resolve(~Q(*args, **kwargs))]))
 
     def _resolve(self, q: Q) -> Node:

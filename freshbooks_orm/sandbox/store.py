@@ -509,8 +509,12 @@ class Table:
                 self.res.after_write(self.store, old, None)
 
     def _apply_fields(self, obj: Obj, data: Obj, creating: bool) -> None:
-        """Check and apply the writable keys of ``data``; every other key is ignored."""
+        """Check and apply the writable keys of ``data``; every other key is ignored, except
+        the declared ``forbidden`` ones (403 errno 1038, as the live API answers them)."""
         res = self.res
+        for key in sorted(res.forbidden):
+            if key in data:
+                raise StoreError(403, 1038, key, "Write access denied.", data[key], res.noun)
         for key, value in data.items():
             kind = res.fields.get(key)
             if kind is None or (key in res.create_only and not creating):

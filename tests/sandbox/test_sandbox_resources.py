@@ -719,3 +719,38 @@ def test_an_invoice_line_with_expenseid_rebills_the_expense(
     stored = wsb.objects("expenses")[exp["id"]]
     assert stored["invoiceid"] == inv["id"] and stored["updated"] >= exp["updated"]
     assert result(whttp.get(url(wsb, "expenses/expenses", exp["id"])))["expense"]["status"] == 2
+
+
+def test_writing_the_computed_due_date_is_403_errno_1038(
+    wsb: Sandbox, whttp: requests.Session
+) -> None:
+    """The live API answered a due_date in a PUT/POST with 403 errno 1038 (mcp probe B13)."""
+    iid = max(wsb.invoices)
+    before = wsb.invoices
+    r = whttp.put(
+        url(wsb, "invoices/invoices", iid),
+        json={"invoice": {"notes": "n", "due_date": "2030-01-01"}},
+    )
+    assert r.status_code == 403
+    assert (error_of(r)["errno"], error_of(r)["field"]) == (1038, "due_date")
+    client = next(iter(wsb.objects("clients")))
+    body = {
+        "invoice": {"customerid": client, "create_date": "2025-01-01", "due_date": "2025-02-01"}
+    }
+    assert whttp.post(url(wsb, "invoices/invoices"), json=body).status_code == 403
+    assert wsb.invoices == before
+
+
+def test_percent_encoded_brackets_are_the_same_filter(rsb: Sandbox) -> None:
+    """Accounting query strings may be URL-encoded: search%5Bx%5D is search[x]."""
+    inv = next(iter(rsb.invoices.values()))
+    headers = {"Authorization": f"Bearer {rsb.access_token}"}
+    plain = requests.get(
+        f"{url(rsb, 'invoices/invoices')}?search[customerid]={inv['customerid']}", headers=headers
+    )
+    encoded = requests.get(
+        f"{url(rsb, 'invoices/invoices')}?search%5Bcustomerid%5D={inv['customerid']}",
+        headers=headers,
+    )
+    assert result(plain) == result(encoded)
+    assert result(plain)["total"] < len(rsb.invoices)

@@ -275,6 +275,11 @@ class QuerySet(Generic[M]):
         return self._low, self._high
 
     @property
+    def conditions(self) -> str:
+        """The whole query's conditions, readable: ``"amount__gt=100 AND NOT ..."``."""
+        return self._where.describe()
+
+    @property
     def related(self) -> tuple[str, ...]:
         """The relations ``select_related()`` asked for."""
         return self._related

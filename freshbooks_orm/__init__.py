@@ -40,6 +40,8 @@ from .errors import (  # noqa: E402
     UnknownFieldError,
     UnknownFilterError,
     UnknownRunError,
+    UnsupportedOperationError,
+    UnverifiableFilterError,
     UsageError,
     ValidationError,
 )
@@ -116,6 +118,8 @@ __all__ = [
     "UnknownFieldError",
     "UnknownFilterError",
     "UnknownRunError",
+    "UnsupportedOperationError",
+    "UnverifiableFilterError",
     "UsageError",
     "ValidationError",
     "VisState",

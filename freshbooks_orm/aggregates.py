@@ -19,7 +19,10 @@ from typing import Any
 from .errors import MixedCurrencyError, UnknownFieldError, closest
 from .types import Money
 
-__all__ = ["Aggregate", "Avg", "Count", "Max", "Min", "Sum"]
+__all__ = ["MONEY_AVG_PLACES", "Aggregate", "Avg", "Count", "Max", "Min", "Sum"]
+
+#: Decimal places an average of money keeps (``Money`` takes at most 10).
+MONEY_AVG_PLACES = 4
 
 
 class Aggregate:
@@ -71,7 +74,10 @@ class Aggregate:
             for v in values:
                 groups.setdefault(v.code, []).append(v.amount)
             if self.by_currency:
-                return {code: Money(self.reduce(amounts), code) for code, amounts in groups.items()}
+                return {
+                    code: Money(self.money(self.reduce(amounts)), code)
+                    for code, amounts in groups.items()
+                }
             if len(groups) > 1:
                 raise MixedCurrencyError(
                     f"{self!r} spans several currencies ({', '.join(sorted(groups))}); filter by "
@@ -79,13 +85,17 @@ class Aggregate:
                     f"by_currency=True) for one result per currency"
                 )
             ((code, amounts),) = groups.items()
-            return Money(self.reduce(amounts), code)
+            return Money(self.money(self.reduce(amounts)), code)
         if self.by_currency:
             raise TypeError(f"{self!r}: by_currency applies to money fields only")
         return self.reduce(values) if values else None
 
     def reduce(self, values: list[Any]) -> Any:
         raise NotImplementedError
+
+    def money(self, amount: Decimal) -> Decimal:
+        """The amount a money result keeps (``Avg`` rounds; the others are exact)."""
+        return amount
 
 
 class Sum(Aggregate):
@@ -126,7 +136,12 @@ class Max(Aggregate):
 
 
 class Avg(Aggregate):
+    """The mean; over money it is rounded half-even to ``MONEY_AVG_PLACES`` (4) places."""
+
     function = "avg"
+
+    def money(self, amount: Decimal) -> Decimal:
+        return amount.quantize(Decimal(1).scaleb(-MONEY_AVG_PLACES))
 
     def reduce(self, values: list[Any]) -> Any:
         total = sum((Decimal(v) if isinstance(v, int) else v for v in values), Decimal(0))

@@ -74,12 +74,14 @@ import attrs
 from .errors import (
     ConfigurationError,
     ConflictError,
+    InvalidFieldValue,
     JournalError,
     ReadOnlyFieldError,
     RunInUseError,
     RunStateError,
     TransportError,
     UnknownFieldError,
+    UnsupportedOperationError,
     closest,
 )
 from .journal import ItemRecord, Journal, RunRecord
@@ -411,10 +413,13 @@ def plan(
 
     started = time.monotonic()
     model = queryset.model
-    client = queryset._get_client()
+    if action == "delete":
+        _check_deletable(model)
+    client = queryset.get_client()
     qs = queryset.using(client)
-    if _wants_lines(model, action, edit):
-        qs = qs.include("lines")
+    includes = _wanted_includes(model, action, edit)
+    if includes:
+        qs = qs.include(*includes)
     read_only = _ReadOnlyClient(client)
     entries: dict[Any, _Entry] = {}
     passes, moving = 0, None
@@ -452,18 +457,19 @@ def plan(
 def _plan_object(obj: Model, edit: Edit | None, action: str, read_only: Any) -> _Entry:
     """One object's entry: apply the edit and read what it changed (shared by the plan and the
     re-plan from a fresh state)."""
-    raw = obj.__dict__["_raw"]
-    entry = _Entry(int(obj.pk), "unchanged", before_updated=_updated_of(raw))
+    meta = obj._meta
+    raw = meta.wire_data(obj)
+    entry = _Entry(int(obj.pk), "unchanged", before_updated=_updated_of(type(obj), raw))
     if action == "delete":
-        state_field = _state_field(type(obj))
+        state_field, deleted, active = _delete_values(type(obj))
         current = raw.get(state_field)
-        if current is not None and int(current) == 1:
+        if current is not None and _as_int(current) == deleted:
             return entry
         entry.state = "planned"
-        entry.before = {state_field: 0 if current is None else int(current)}
-        entry.payload = {state_field: 1}
+        entry.before = {state_field: active if current is None else int(current)}
+        entry.payload = {state_field: deleted}
         return entry
-    obj.__dict__["_client"] = read_only
+    meta.set_client(obj, read_only)
     try:
         assert edit is not None
         edit(obj)
@@ -477,12 +483,40 @@ def _plan_object(obj: Model, edit: Edit | None, action: str, read_only: Any) -> 
     return entry
 
 
-def _wants_lines(model: type[Model], action: str, edit: Edit | None) -> bool:
-    spec = model._resource
-    wants = action == "apply" or "lines" in getattr(edit, "fields", ())
-    return bool(
-        wants and "lines" in model._fields and spec is not None and "lines" in spec.includes
-    )
+def _wanted_includes(model: type[Model], action: str, edit: Edit | None) -> tuple[str, ...]:
+    """The ``include[]`` values the list requests need: those of the nested lists (``lines``)
+    an edit may change (every one for ``apply``)."""
+    meta = model._meta
+    names = meta.nested if action == "apply" else getattr(edit, "fields", ())
+    return meta.includes_for(names)
+
+
+def _nested_includes(model: type[Model], keys: Iterable[str]) -> tuple[str, ...]:
+    """The ``include[]`` values a GET or PUT needs to return the nested wire ``keys``."""
+    meta = model._meta
+    return meta.includes_for(n for n, spec in meta.nested.items() if spec.wire in keys)
+
+
+def _nested_by_wire(model: type[Model], key: str) -> Any:
+    spec = model._meta.field_by_wire(key)
+    return spec if spec is not None and spec.is_nested else None
+
+
+def _check_deletable(model: type[Model]) -> None:
+    lifecycle = model._meta.lifecycle
+    if lifecycle.http_delete or lifecycle.state is None or lifecycle.deleted is None:
+        raise UnsupportedOperationError(
+            f"{model.__name__} is deleted with {lifecycle.delete_style}, which a batch cannot "
+            f"journal and undo; delete them one by one with .delete()"
+        )
+
+
+def _delete_values(model: type[Model]) -> tuple[str, int, int]:
+    """(state key, deleted value, active value) of a resource a batch can delete."""
+    _check_deletable(model)
+    lifecycle = model._meta.lifecycle
+    assert lifecycle.state is not None and lifecycle.deleted is not None
+    return lifecycle.state, lifecycle.deleted, lifecycle.active or 0
 
 
 def run(
@@ -518,7 +552,7 @@ def set_fields(model: type[Model], fields: Mapping[str, Any]) -> Edit:
     """
     if not fields:
         raise TypeError("update() needs at least one field to set, e.g. update(po_number='PO-7')")
-    specs = model._fields
+    specs = model._meta.fields
     writable = sorted(n for n, s in specs.items() if s.kind is FieldKind.WRITABLE)
     listing = f"Writable fields: {', '.join(writable)}."
     for name in fields:
@@ -543,6 +577,8 @@ def set_fields(model: type[Model], fields: Mapping[str, Any]) -> Edit:
     for name, value in fields.items():
         try:
             setattr(probe, name, copy.deepcopy(value))
+        except InvalidFieldValue:
+            raise  # already names the field and the value
         except (TypeError, ValueError) as exc:
             raise type(exc)(f"bad value for {model.__name__}.{name}: {exc}") from None
     values = dict(fields)
@@ -749,7 +785,7 @@ def _settle(j: Journal, record: RunRecord, model: type[Model], client: Client) -
     unsettled = j.items(record.id, ("writing",))
     never = [i for i in j.items(record.id, ("planned", "failed", "conflict"))]
     for item in unsettled:
-        fresh = reader.get(item.object_id, "lines" in (item.payload or {}))
+        fresh = reader.get(item.object_id, _nested_includes(model, item.payload or {}))
         if _matches(model, fresh, item.payload or {}):
             reader.record_done(item.object_id, fresh, item.payload or {}, "settled by undo: the "
                                "write had landed")  # fmt: skip
@@ -785,8 +821,10 @@ def _replanner(model: type[Model], client: Client, action: str, edit: Edit | Non
     is a before-image, never recomputed.
     """
     if action == "delete":
-        field = _state_field(model)
-        return lambda item, fresh: None if _as_int(fresh.get(field)) == 1 else {field: 1}
+        field, deleted, _active = _delete_values(model)
+        return lambda item, fresh: (
+            None if _as_int(fresh.get(field)) == deleted else {field: deleted}
+        )
     if action == "update" and edit is None:
         return lambda item, fresh: None if _matches(model, fresh, item.payload) else item.payload
     if action in ("update", "apply") and edit is not None:
@@ -830,15 +868,15 @@ class _Writer:
         self.stopped: str | None = None
         self._unreachable = 0
         self._count_lock = threading.Lock()
-        spec = model._resource
+        spec = model._meta.resource
         assert spec is not None
         self.spec = spec
 
     def _path(self, object_id: int) -> str:
         return self.spec.detail_path(self.client.account_id, object_id)
 
-    def get(self, object_id: int, lines: bool) -> dict[str, Any]:
-        params = [("include[]", "lines")] if lines else None
+    def get(self, object_id: int, includes: Iterable[str] = ()) -> dict[str, Any]:
+        params = [("include[]", name) for name in includes] or None
         return self.client.request(
             "GET", self._path(object_id), params=params, expect=self.spec.required_result
         )
@@ -849,9 +887,11 @@ class _Writer:
         if self.stop.is_set():
             return ItemOutcome(object_id, item.state)
         payload: dict[str, Any] = dict(item.payload)
-        lines = "lines" in payload or (self.all_lines and self.replan is not None)
+        includes = _nested_includes(self.model, payload)
+        if self.all_lines and self.replan is not None:
+            includes = self.model._meta.includes_for(self.model._meta.nested)
         try:
-            fresh = self.get(object_id, lines)
+            fresh = self.get(object_id, includes)
         except Exception as exc:
             return self._failed(item, exc, sent=False)
         self._reachable()
@@ -888,19 +928,23 @@ class _Writer:
                 error = ConflictError(why)
                 self.journal.mark(self.run_id, object_id, "conflict", error=why)
                 return ItemOutcome(object_id, "conflict", error)
-        if "lines" in payload:
-            payload["lines"] = _existing_lineids_only(self.model, payload, fresh)
+        for key in list(payload):
+            nested = _nested_by_wire(self.model, key)
+            if nested is not None:
+                payload[key] = _existing_ids_only(nested, payload[key], fresh.get(key))
         # The window: from the GET's answer to the PUT there is only this one journal commit.
         self.journal.mark(
             self.run_id,
             object_id,
             "writing",
             before=_image(self.model, fresh, payload),
-            before_updated=_updated_of(fresh),
+            before_updated=_updated_of(self.model, fresh),
             payload=payload,
             detail=detail,
         )
-        params = [("include[]", "lines")] if "lines" in payload else None
+        sent_nested = [k for k in payload if _nested_by_wire(self.model, k) is not None]
+        put_includes = _nested_includes(self.model, sent_nested)
+        params = [("include[]", name) for name in put_includes] or None
         try:
             after = self.client.request(
                 "PUT",
@@ -909,8 +953,8 @@ class _Writer:
                 json={self.spec.single_key: payload},
                 expect=self.spec.result,
             )
-            if after is None or ("lines" in payload and "lines" not in after):
-                after = self.get(object_id, "lines" in payload)  # e.g. a vis_state PUT answers {}
+            if after is None or any(k not in after for k in sent_nested):
+                after = self.get(object_id, put_includes)  # e.g. a vis_state PUT answers {}
         except Exception as exc:
             return self._failed(item, exc, sent=True)
         self._reachable()
@@ -927,7 +971,7 @@ class _Writer:
                 object_id,
                 "done",
                 after=after,
-                after_updated=_updated_of(wire),
+                after_updated=_updated_of(self.model, wire),
                 detail=detail,
             )
         except JournalError as exc:
@@ -994,7 +1038,7 @@ def _drive(
         client,
         replan=replan,
         force=force,
-        all_lines=record.action == "apply" and _wants_lines(model, "apply", None),
+        all_lines=record.action == "apply" and bool(_wanted_includes(model, "apply", None)),
     )
     journal.set_status(record.id, "running")
     interrupted = False
@@ -1159,15 +1203,16 @@ def _changed_since(
     moved = _moved_fields(model, wire, expected)
     if moved:
         return f"{', '.join(moved)} changed since it was read"
-    current_updated = _updated_of(wire)
+    current_updated = _updated_of(model, wire)
     if expected_updated is not None and current_updated != expected_updated:
         return f"updated {expected_updated} -> {current_updated}: other fields changed"
     return None
 
 
 def _same(model: type[Model], key: str, a: Any, b: Any) -> bool:
-    if key == "lines":
-        return _normal_lines(model, a) == _normal_lines(model, b)
+    nested = _nested_by_wire(model, key)
+    if nested is not None:
+        return _normal_items(nested, a) == _normal_items(nested, b)
     if a in (None, "") and b in (None, ""):
         return True
     spec = _specs_by_wire(model).get(key)
@@ -1179,30 +1224,29 @@ def _same(model: type[Model], key: str, a: Any, b: Any) -> bool:
         return bool(a == b)
 
 
-def _normal_lines(model: type[Model], lines: Any) -> list[dict[str, Any]]:
-    """Lines as comparable dicts: writable values as ``save()`` would send them, no ids, and
-    no empty values (the server fills in defaults such as ``taxAmount1: "0"``)."""
-    line_cls = _line_cls(model)
-    pk_wire = line_cls._fields[line_cls._pk_name].wire
+def _normal_items(nested: Any, items: Any) -> list[dict[str, Any]]:
+    """Nested items (lines) as comparable dicts: writable values as ``save()`` would send them,
+    no ids, and no empty values (the server fills in defaults such as ``taxAmount1: "0"``)."""
+    item_model = nested.item_model
+    pk_wire = item_model._meta.fields[item_model._meta.pk].wire
     out = []
-    for raw in lines or ():
-        payload = line_cls.from_wire(dict(raw))._line_payload()
+    for raw in items or ():
+        payload = item_model.from_wire(dict(raw)).to_nested_payload()
         out.append({k: v for k, v in payload.items() if k != pk_wire and v not in (None, "", 0)})
     return out
 
 
-def _existing_lineids_only(
-    model: type[Model], payload: Mapping[str, Any], current: Mapping[str, Any]
-) -> list[dict[str, Any]]:
-    """The payload's lines, with ids the object no longer has dropped (such lines are created
+def _existing_ids_only(nested: Any, items: Any, current: Any) -> list[dict[str, Any]]:
+    """The payload's items, with ids the object no longer has dropped (such items are created
     again): restoring a line the run removed must not fail with "Line not found"."""
-    pk_wire = _line_cls(model)._fields[_line_cls(model)._pk_name].wire
-    existing = {line.get(pk_wire) for line in current.get("lines") or ()}
+    item_meta = nested.item_model._meta
+    pk_wire = item_meta.fields[item_meta.pk].wire
+    existing = {item.get(pk_wire) for item in current or () if isinstance(item, dict)}
     out = []
-    for line in payload["lines"]:
-        if line.get(pk_wire) is not None and line.get(pk_wire) not in existing:
-            line = {k: v for k, v in line.items() if k != pk_wire}
-        out.append(line)
+    for item in items:
+        if item.get(pk_wire) is not None and item.get(pk_wire) not in existing:
+            item = {k: v for k, v in item.items() if k != pk_wire}
+        out.append(item)
     return out
 
 
@@ -1213,45 +1257,35 @@ def _image(model: type[Model], wire: Mapping[str, Any], keys: Iterable[str]) -> 
     """The values of wire ``keys`` in ``wire``; lines as the payload that restores them."""
     out: dict[str, Any] = {}
     for key in keys:
-        if key == "lines":
-            line_cls = _line_cls(model)
+        nested = _nested_by_wire(model, key)
+        if nested is not None:
+            item_model = nested.item_model
             out[key] = [
-                line_cls.from_wire(dict(line))._line_payload() for line in wire.get("lines") or ()
+                item_model.from_wire(dict(item)).to_nested_payload()
+                for item in wire.get(key) or ()
+                if isinstance(item, dict)
             ]
         else:
             out[key] = copy.deepcopy(wire.get(key))
     return out
 
 
-def _line_cls(model: type[Model]) -> type[Model]:
-    line_type: Any = model._fields["lines"].type
-    return line_type.list_cls.line_cls  # type: ignore[no-any-return]
-
-
-def _state_field(model: type[Model]) -> str:
-    for spec in model._fields.values():
-        if spec.kind is FieldKind.STATE:
-            return spec.wire
-    raise TypeError(f"{model.__name__} has no state field; it cannot be deleted")
-
-
 def _specs_by_wire(model: type[Model]) -> dict[str, Any]:
-    return {spec.wire: spec for spec in model._fields.values()}
+    return {spec.wire: spec for spec in model._meta.fields.values()}
 
 
 def _names_by_wire(model: type[Model]) -> dict[str, str]:
-    return {spec.wire: name for name, spec in model._fields.items()}
+    return {spec.wire: name for name, spec in model._meta.fields.items()}
 
 
 def _wire_value(obj: Model, name: str) -> Any:
-    value = getattr(obj, name)
-    if name == "lines":
-        return [line._line_payload() for line in value]
-    return obj._fields[name].type.to_wire(value)
+    return obj._meta.fields[name].type.to_wire(getattr(obj, name))
 
 
-def _updated_of(wire: Mapping[str, Any]) -> str | None:
-    value = wire.get("updated")
+def _updated_of(model: type[Model], wire: Mapping[str, Any]) -> str | None:
+    """The value of the resource's concurrency key (``updated``), if it has one."""
+    key = model._meta.concurrency_field
+    value = None if key is None else wire.get(key)
     return None if value is None else str(value).strip()
 
 
@@ -1269,8 +1303,9 @@ def _describe_queryset(qs: QuerySet[Any]) -> dict[str, Any]:
         out["include"] = list(query.includes)
     if query.sort:
         out["sort"] = query.sort
-    if qs._low or qs._high is not None:
-        out["slice"] = [qs._low, qs._high]
+    low, high = qs.limits
+    if low or high is not None:
+        out["slice"] = [low, high]
     return out
 
 

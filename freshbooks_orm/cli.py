@@ -36,30 +36,20 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import unquote
 
-from . import batch, cli_auth
+from . import batch, cli_auth, registry
 from ._version import __version__
 from .errors import FreshBooksError, known_secrets, redact
 from .errors import UsageError as LibraryUsageError
 from .invoices import Invoice
 from .journal import Journal, RunRecord
-from .query import BoolFilter, InFilter
+from .model import Model
+from .query import BoolFilter, InFilter, SearchBoolFilter
 from .transport import Client, configure
 from .types import Money
 
 __all__ = ["main"]
 
 PROG = "freshbooks-orm"
-LIST_COLUMNS = (
-    "id",
-    "invoice_number",
-    "customerid",
-    "organization",
-    "create_date",
-    "v3_status",
-    "amount",
-    "outstanding",
-    "po_number",
-)
 SANDBOX_INVOICES = 200
 EXIT_CODES = """exit codes:
   0    done
@@ -135,7 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     common = _common()
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Query FreshBooks invoices and make safe, journalled, undoable batch fixes.",
+        description=(
+            "Query FreshBooks accounting resources and make safe, journalled, undoable batch fixes."
+        ),
         parents=[common],
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -158,9 +150,6 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--invoices", type=int, default=SANDBOX_INVOICES)
     serve.add_argument("--seed", type=int, default=1)
 
-    invoices = commands.add_parser("invoices", help="list, show, update and delete invoices")
-    inv_cmds = invoices.add_subparsers(dest="invoices_command", metavar="SUBCOMMAND", required=True)
-
     def filters(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             "--filter",
@@ -168,46 +157,88 @@ def build_parser() -> argparse.ArgumentParser:
             action="append",
             default=[],
             metavar="NAME=VALUE",
-            help="a filter, as .filter() takes it (repeatable; lists comma-separated)",
+            help="a filter or lookup, as .filter() takes it: amount__gt=100, "
+            "v3_status__in=sent,viewed, create_date__year=2024 (repeatable; lists and ranges "
+            "comma-separated; money as '100' or '100 USD')",
+        )
+        p.add_argument(
+            "--exclude",
+            "-x",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help="leave out what this matches, as .exclude() takes it (repeatable)",
         )
 
-    listing = inv_cmds.add_parser("list", parents=[common], help="list invoices")
-    filters(listing)
-    listing.add_argument("--include", action="append", default=[], metavar="NAME")
-    listing.add_argument("--order-by", metavar="FIELD", help="create_date or -create_date")
-    listing.add_argument("--limit", type=_positive_int, metavar="N")
-    listing.add_argument(
-        "--format", choices=("table", "csv", "json", "jsonl"), default="table", dest="fmt"
-    )
+    for model in registry.models():
+        meta = model._meta
+        assert meta.name is not None and meta.resource is not None
+        plural = meta.name.replace("_", " ")
+        command = meta.name.replace("_", "-")
+        verbs = "list and show" if meta.read_only else "list, show, update and delete"
+        res = commands.add_parser(
+            command,
+            aliases=[meta.name] if meta.name != command else [],
+            help=f"{verbs} {plural} ({meta.resource.path})",
+        )
+        res.set_defaults(resource=meta.name)
+        res_cmds = res.add_subparsers(dest="resource_command", metavar="SUBCOMMAND", required=True)
 
-    show = inv_cmds.add_parser("show", parents=[common], help="show one invoice with its lines")
-    show.add_argument("id", metavar="ID")
-    show.add_argument("--format", choices=("text", "json"), default="text", dest="fmt")
+        listing = res_cmds.add_parser("list", parents=[common], help=f"list {plural}")
+        filters(listing)
+        listing.add_argument("--include", action="append", default=[], metavar="NAME")
+        sorts = ", ".join(meta.resource.sorts) or "none documented"
+        listing.add_argument(
+            "--order-by",
+            metavar="FIELDS",
+            help="fields, comma-separated, '-' for descending (--order-by=-amount,id); "
+            f"the API sorts by: {sorts}; other orders are sorted locally",
+        )
+        listing.add_argument(
+            "--explain",
+            action="store_true",
+            help="print the query plan (first URL, where each filter runs, requests); send nothing",
+        )
+        listing.add_argument("--limit", type=_positive_int, metavar="N")
+        listing.add_argument(
+            "--format", choices=("table", "csv", "json", "jsonl"), default="table", dest="fmt"
+        )
 
-    update = inv_cmds.add_parser(
-        "update", parents=[common], help="set fields on every matching invoice"
-    )
-    filters(update)
-    update.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        dest="sets",
-        help="a field to set (repeatable); JSON for lists and objects, '25.00 USD' for money",
-    )
-    update.add_argument("--unset", action="append", default=[], metavar="NAME", help="set to null")
-    update.add_argument("--all", action="store_true", help="allow running without --filter")
-    update.add_argument("--note", help="a note stored with the run in the journal")
-    _batch_options(update)
+        nested = f" with its {', '.join(meta.nested)}" if meta.nested else ""
+        show = res_cmds.add_parser("show", parents=[common], help=f"show one{nested}")
+        show.add_argument("id", metavar="ID")
+        show.add_argument("--format", choices=("text", "json"), default="text", dest="fmt")
+        if meta.read_only:
+            continue
 
-    delete = inv_cmds.add_parser(
-        "delete", parents=[common], help="soft-delete every matching invoice"
-    )
-    filters(delete)
-    delete.add_argument("--all", action="store_true", help="allow running without --filter")
-    delete.add_argument("--note", help="a note stored with the run in the journal")
-    _batch_options(delete)
+        update = res_cmds.add_parser(
+            "update", parents=[common], help=f"set fields on every matching one of the {plural}"
+        )
+        filters(update)
+        update.add_argument(
+            "--set",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            dest="sets",
+            help="a field to set (repeatable); JSON for lists and objects, '25.00 USD' for money",
+        )
+        update.add_argument(
+            "--unset", action="append", default=[], metavar="NAME", help="set to null"
+        )
+        update.add_argument("--all", action="store_true", help="allow running without --filter")
+        update.add_argument("--note", help="a note stored with the run in the journal")
+        _batch_options(update)
+
+        delete = res_cmds.add_parser(
+            "delete",
+            parents=[common],
+            help=f"delete every matching one ({meta.lifecycle.delete_style})",
+        )
+        filters(delete)
+        delete.add_argument("--all", action="store_true", help="allow running without --filter")
+        delete.add_argument("--note", help="a note stored with the run in the journal")
+        _batch_options(delete)
 
     runs = commands.add_parser("runs", help="the journal of batch runs")
     run_cmds = runs.add_subparsers(dest="runs_command", metavar="SUBCOMMAND", required=True)
@@ -327,27 +358,78 @@ def _pair(text: str, what: str) -> tuple[str, str]:
     return name.strip(), value
 
 
-def _filters(texts: Sequence[str]) -> dict[str, Any]:
-    spec = Invoice._resource
-    assert spec is not None
+def _model(ctx: Context) -> type[Model]:
+    return registry.get_model(ctx.args.resource)
+
+
+def _filters(model: type[Model], texts: Sequence[str], option: str = "--filter") -> dict[str, Any]:
+    """``NAME=VALUE`` texts as ``.filter()`` keyword arguments, typed by what NAME is."""
     out: dict[str, Any] = {}
     for text in texts:
-        name, value = _pair(text, "--filter")
-        flt = spec.resolve(name)  # UnknownFilterError names the valid ones
-        if isinstance(flt, InFilter):
-            out[name] = [v.strip() for v in value.split(",") if v.strip()]
-        elif isinstance(flt, BoolFilter):
-            lowered = value.strip().lower()
-            if lowered not in ("true", "false", "1", "0", "yes", "no"):
-                raise UsageError(f"filter {name!r} takes true or false, got {value!r}")
-            out[name] = lowered in ("true", "1", "yes")
-        else:
-            out[name] = value
+        name, value = _pair(text, option)
+        out[name] = _lookup_value(model, name, value, option)
+    model.objects.filter(**out)  # unknown names and bad values raise before any request
     return out
 
 
-def _field_value(name: str, text: str) -> Any:
-    spec = Invoice._fields.get(name)
+def _lookup_value(model: type[Model], name: str, value: str, option: str) -> Any:
+    from .planner import parse_key
+
+    spec = model._meta.resource
+    assert spec is not None
+    flt = spec.filters.get(name)
+    path = parse_key(model, name, spec.name)  # UnknownFilterError names the valid ones
+    is_wire = flt is not None and (
+        path is None
+        or name not in model._meta.fields
+        or (isinstance(flt, (BoolFilter, SearchBoolFilter)) and path.kind != "bool")
+    )
+    if is_wire or path is None:
+        if flt is None:
+            if name not in spec.lookups:
+                model.objects.filter(**{name: value})  # raises, naming the valid names
+            flt = spec.resolve(name)
+        if isinstance(flt, InFilter):
+            return _items(value)
+        if isinstance(flt, (BoolFilter, SearchBoolFilter)):
+            return _truth(name, value, option)
+        return value
+    if path.lookup in ("in", "range"):
+        items = _items(value)
+        if path.lookup == "range" and len(items) != 2:
+            raise UsageError(f"{option} {name}: a range is LOW,HIGH, got {value!r}")
+        return [_typed(path.kind, name, v, option) for v in items]
+    if path.lookup == "isnull" or (path.kind == "bool" and path.lookup == "exact"):
+        return _truth(name, value, option)
+    kind = path.transform if path.transform in ("year", "month", "day") else path.kind
+    return _typed(kind, name, value, option)
+
+
+def _items(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _truth(name: str, value: str, option: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered not in ("true", "false", "1", "0", "yes", "no"):
+        raise UsageError(f"{option} {name} takes true or false, got {value!r}")
+    return lowered in ("true", "1", "yes")
+
+
+def _typed(kind: str, name: str, value: str, option: str) -> Any:
+    text = value.strip()
+    if kind == "money" and " " in text:
+        amount, _, code = text.partition(" ")
+        return Money(amount, code.strip())
+    if kind in ("year", "month", "day"):
+        if not text.isdigit():
+            raise UsageError(f"{option} {name} takes a number, got {value!r}")
+        return int(text)
+    return value
+
+
+def _field_value(model: type[Model], name: str, text: str) -> Any:
+    spec = model._meta.fields.get(name)
     stripped = text.strip()
     if stripped[:1] in ("[", "{"):
         try:
@@ -362,8 +444,10 @@ def _field_value(name: str, text: str) -> Any:
     return text
 
 
-def _queryset(ctx: Context, filters: dict[str, Any]) -> Any:
-    qs = Invoice.objects.filter(**filters)  # validated before any connection is set up
+def _queryset(ctx: Context, filters: dict[str, Any], excludes: dict[str, Any] | None = None) -> Any:
+    qs = _model(ctx).objects.filter(**filters)  # validated before any connection is set up
+    if excludes:
+        qs = qs.exclude(**excludes)
     return qs.using(ctx.client())
 
 
@@ -372,11 +456,27 @@ def _queryset(ctx: Context, filters: dict[str, Any]) -> Any:
 
 def cmd_list(ctx: Context) -> int:
     a = ctx.args
-    qs = Invoice.objects.filter(**_filters(a.filter))
+    model = _model(ctx)
+    columns = model._meta.list_columns
+    qs = model.objects.filter(**_filters(model, a.filter))
+    excludes = _filters(model, a.exclude, "--exclude")
+    if excludes:
+        qs = qs.exclude(**excludes)
     if a.include:
         qs = qs.include(*[n.strip() for part in a.include for n in part.split(",") if n.strip()])
     if a.order_by:
-        qs = qs.order_by(a.order_by)
+        qs = qs.order_by(*_items(a.order_by))
+    if a.explain:
+        if a.limit:
+            qs = qs[: a.limit]  # type: ignore[assignment]  # a slice without a step
+        if (
+            ctx.opt("sandbox")
+            or ctx.opt("access_token")
+            or os.environ.get("FRESHBOOKS_ACCESS_TOKEN")
+        ):
+            qs = qs.using(ctx.client())
+        ctx.print(str(qs.explain()))
+        return 0
     qs = qs.using(ctx.client())
     rows = qs[: a.limit] if a.limit else qs
     if a.fmt in ("json", "jsonl"):
@@ -387,37 +487,45 @@ def cmd_list(ctx: Context) -> int:
             for d in dicts:
                 ctx.print(json.dumps(d, default=_json_default))
         return 0
-    table = [[_cell(getattr(inv, c)) for c in LIST_COLUMNS] for inv in rows]
+    table = [[_cell(getattr(obj, c)) for c in columns] for obj in rows]
     if a.fmt == "csv":
         writer = csv.writer(ctx.out, lineterminator="\n")
-        writer.writerow(LIST_COLUMNS)
+        writer.writerow(columns)
         writer.writerows(table)
         return 0
-    ctx.print(_table(LIST_COLUMNS, table))
-    ctx.note(f"{len(table)} invoice{'s' if len(table) != 1 else ''}")
+    ctx.print(_table(columns, table))
+    noun = (model._meta.name or "").replace("_", " ") if len(table) != 1 else model._meta.label
+    ctx.note(f"{len(table)} {noun}")
     return 0
 
 
 def cmd_show(ctx: Context) -> int:
-    inv = Invoice.objects.using(ctx.client()).include("lines").get(ctx.args.id)
+    model = _model(ctx)
+    meta = model._meta
+    qs = model.objects.using(ctx.client())
+    includes = meta.includes_for(meta.nested)
+    obj = (qs.include(*includes) if includes else qs).get(ctx.args.id)
     if ctx.args.fmt == "json":
-        ctx.print(json.dumps(inv.to_dict(), indent=2, default=_json_default))
+        ctx.print(json.dumps(obj.to_dict(), indent=2, default=_json_default))
         return 0
-    width = max(len(n) for n in Invoice._fields)
-    for name in Invoice._fields:
-        value = getattr(inv, name)
-        if name != "lines" and value not in (None, ""):
+    width = max(len(n) for n in meta.fields)
+    for name, spec in meta.fields.items():
+        value = getattr(obj, name)
+        if not spec.is_nested and value not in (None, ""):
             ctx.print(f"{name:<{width}}  {_cell(value)}")
-    columns = ("lineid", "name", "description", "qty", "unit_cost", "amount")
-    rows = [[_cell(getattr(line, c)) for c in columns] for line in inv.lines]
-    ctx.print(f"\nlines ({len(rows)}):")
-    ctx.print(_table(columns, rows))
+    for name, spec in meta.nested.items():
+        assert spec.item_model is not None
+        columns = spec.item_model._meta.list_columns
+        rows = [[_cell(getattr(item, c)) for c in columns] for item in getattr(obj, name)]
+        ctx.print(f"\n{name} ({len(rows)}):")
+        ctx.print(_table(columns, rows))
     return 0
 
 
 def _check_scope(ctx: Context, filters: dict[str, Any], verb: str) -> None:
-    if not filters and not ctx.args.all:
-        raise UsageError(f"{verb} without --filter would touch every invoice; add --all to mean it")
+    if not filters and not ctx.args.exclude and not ctx.args.all:
+        noun = ctx.args.resource.replace("_", " ")
+        raise UsageError(f"{verb} without --filter would touch all {noun}; add --all to mean it")
 
 
 def _execute(ctx: Context, the_plan: batch.Plan, verb: str) -> int:
@@ -428,7 +536,8 @@ def _execute(ctx: Context, the_plan: batch.Plan, verb: str) -> int:
     if not the_plan.planned:
         ctx.note("nothing to write")
         return 0 if not preview.failed else 1
-    if not ctx.confirm(f"{verb} {the_plan.planned} invoice(s)?"):
+    noun = the_plan.model._meta.name or "object"
+    if not ctx.confirm(f"{verb} {the_plan.planned} {noun.replace('_', ' ')}?"):
         ctx.note("cancelled; nothing was written")
         return 1
     result = the_plan.execute(
@@ -461,24 +570,30 @@ def _report(ctx: Context, result: batch.BatchResult) -> int:
 
 def cmd_update(ctx: Context) -> int:
     a = ctx.args
-    filters = _filters(a.filter)
+    model = _model(ctx)
+    filters = _filters(model, a.filter)
+    excludes = _filters(model, a.exclude, "--exclude")
     fields: dict[str, Any] = {}
     for text in a.sets:
         name, value = _pair(text, "--set")
-        fields[name] = _field_value(name, value)
+        fields[name] = _field_value(model, name, value)
     for name in a.unset:
         fields[name] = None
     if not fields:
         raise UsageError("update needs at least one --set NAME=VALUE (or --unset NAME)")
-    edit = batch.set_fields(Invoice, fields)  # validates names and values before any request
+    edit = batch.set_fields(model, fields)  # validates names and values before any request
     _check_scope(ctx, filters, "update")
-    return _execute(ctx, batch.plan(_queryset(ctx, filters), edit, "update"), "Update")
+    qs = _queryset(ctx, filters, excludes)
+    return _execute(ctx, batch.plan(qs, edit, "update"), "Update")
 
 
 def cmd_delete(ctx: Context) -> int:
-    filters = _filters(ctx.args.filter)
+    model = _model(ctx)
+    filters = _filters(model, ctx.args.filter)
+    excludes = _filters(model, ctx.args.exclude, "--exclude")
     _check_scope(ctx, filters, "delete")
-    return _execute(ctx, batch.plan(_queryset(ctx, filters), None, "delete"), "Delete")
+    qs = _queryset(ctx, filters, excludes)
+    return _execute(ctx, batch.plan(qs, None, "delete"), "Delete")
 
 
 def _run(journal: Journal, ref: str) -> RunRecord:
@@ -688,10 +803,10 @@ def _describe_run(run: RunRecord) -> str:
 COMMANDS: dict[tuple[str, ...], Callable[[Context], int]] = {
     ("demo",): cmd_demo,
     ("sandbox", "serve"): cmd_serve,
-    ("invoices", "list"): cmd_list,
-    ("invoices", "show"): cmd_show,
-    ("invoices", "update"): cmd_update,
-    ("invoices", "delete"): cmd_delete,
+    ("resource", "list"): cmd_list,
+    ("resource", "show"): cmd_show,
+    ("resource", "update"): cmd_update,
+    ("resource", "delete"): cmd_delete,
     ("runs", "list"): cmd_runs_list,
     ("runs", "show"): cmd_runs_show,
     ("runs", "resume"): cmd_runs_resume,
@@ -733,9 +848,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     key = tuple(
         v
         for v in (
-            args.command,
+            "resource" if getattr(args, "resource", None) else args.command,
             getattr(args, "sandbox_command", None),
-            getattr(args, "invoices_command", None),
+            getattr(args, "resource_command", None),
             getattr(args, "runs_command", None),
         )
         if v

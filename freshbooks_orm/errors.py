@@ -32,6 +32,7 @@ The tree::
     InvalidFilterValue(ValueError)                     a known filter with a value it cannot take
     InvalidFieldValue(ValueError, TypeError)           a field assigned a value it cannot send
     MixedCurrencyError(ValueError)                     money compared or summed across currencies
+    UnverifiableFilterError(ValueError)                a filter whose answer cannot be checked
     ReadOnlyFieldError(AttributeError)                 assigning a computed or create-only field
     RunStateError(JournalError, ValueError)            resume an undone run, undo one twice
     UnknownRunError(JournalError, KeyError)            an empty, unknown or ambiguous run id
@@ -84,6 +85,7 @@ __all__ = [
     "UnknownFieldError",
     "UnknownFilterError",
     "UnknownRunError",
+    "UnverifiableFilterError",
     "UsageError",
     "ValidationError",
     "body_snippet",
@@ -335,6 +337,16 @@ class InvalidFilterValue(UsageError, ValueError):
     """A known filter was given a value it cannot take."""
 
 
+class UnverifiableFilterError(UsageError, ValueError):
+    """The query sends an API filter whose rows cannot be verified, and was not told to trust it.
+
+    A filter the declarations give no meaning to (``has_outstanding`` on customers) cannot be
+    checked on the rows that come back, so a server that ignores it would answer with every
+    row.  Such a query raises this before any request; ``qs.allow_unverified()`` sends it
+    anyway (``explain()`` lists these filters).
+    """
+
+
 class MixedCurrencyError(UsageError, ValueError):
     """Money of different currencies was compared, ordered or summed; the currencies are named."""
 
@@ -342,6 +354,11 @@ class MixedCurrencyError(UsageError, ValueError):
 class InvalidFieldValue(UsageError, ValueError, TypeError):
     """A field was given a value it cannot send (a ``ValueError``, and a ``TypeError`` for a
     value of the wrong type)."""
+
+
+class UnsupportedOperationError(UsageError, TypeError):
+    """The resource cannot do that through the API: saving a read-only resource, restoring one
+    that has no state, a batch delete of one deleted by HTTP DELETE (which cannot be undone)."""
 
 
 class ReadOnlyFieldError(UsageError, AttributeError):

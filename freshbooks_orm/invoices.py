@@ -142,6 +142,12 @@ INVOICE_LOOKUPS = {
     "amount__lt": "total_max",
 }
 
+#: What a table of invoices shows (``freshbooks-orm invoices list``).
+INVOICE_COLUMNS = (
+    "id", "invoice_number", "customerid", "organization", "create_date", "v3_status", "amount",
+    "outstanding", "po_number",
+)  # fmt: skip
+
 INVOICE_SPEC = ResourceSpec(
     name="Invoice",
     path="invoices/invoices",
@@ -154,7 +160,11 @@ INVOICE_SPEC = ResourceSpec(
 )
 
 
-@resource(pk="lineid", repr_fields=("lineid", "name", "qty", "unit_cost", "amount"))
+@resource(
+    pk="lineid",
+    repr_fields=("lineid", "name", "qty", "unit_cost", "amount"),
+    columns=("lineid", "name", "description", "qty", "unit_cost", "amount"),
+)
 class InvoiceLine(Model):
     """One line of an invoice. ``amount`` and ``updated`` are computed by FreshBooks."""
 
@@ -187,6 +197,7 @@ class InvoiceLine(Model):
     pk_in_filter="invoiceids",
     concurrency="updated",
     repr_fields=("id", "invoice_number", "v3_status", "amount"),
+    columns=INVOICE_COLUMNS,
 )
 class Invoice(Model):
     """A FreshBooks invoice. ``Invoice.objects`` is its queryset.

@@ -38,6 +38,7 @@ from .errors import (
     NotFound,
     ReadOnlyFieldError,
     UnknownFieldError,
+    UnsupportedOperationError,
     closest,
     short_repr,
 )
@@ -430,7 +431,7 @@ class Model:
     def _writable(self, action: str) -> ResourceSpec:
         spec = self._spec()
         if self._meta.read_only:
-            raise TypeError(
+            raise UnsupportedOperationError(
                 f"{type(self).__name__} is read-only: the FreshBooks API cannot {action} it"
             )
         return spec
@@ -518,7 +519,7 @@ class Model:
         spec = self._writable(action)
         lifecycle = self._meta.lifecycle
         if lifecycle.state is None or value is None:
-            raise TypeError(
+            raise UnsupportedOperationError(
                 f"{type(self).__name__} cannot be {action}d through the API "
                 f"(delete: {lifecycle.delete_style})"
             )
@@ -638,6 +639,7 @@ def resource(
     lifecycle: Lifecycle | None = None,
     read_only: bool = False,
     repr_fields: tuple[str, ...] = (),
+    columns: tuple[str, ...] = (),
     register: bool = True,
 ) -> Callable[[type[M]], type[M]]:
     """Turn a class of field declarations into a model (an attrs class with lazy fields).
@@ -648,7 +650,8 @@ def resource(
     primary key; ``concurrency`` the wire key that moves on every change (``"updated"``);
     ``lifecycle`` what delete/restore/archive send (default: ``vis_state`` when a state field
     is declared, else an HTTP DELETE; ``read_only=True``: no writes at all).
-    ``register=False`` keeps the class out of the registry (for tests).
+    ``columns`` are what a table of these objects shows (the CLI's ``list``); default
+    ``repr_fields``.  ``register=False`` keeps the class out of the registry (for tests).
     """
 
     def build(cls: type[M]) -> type[M]:
@@ -693,6 +696,7 @@ def resource(
             lifecycle=chosen,
             relations=relations,
             repr_fields=repr_fields,
+            list_columns=columns,
         )
         cls._fields = fields
         cls._resource = spec

@@ -100,6 +100,8 @@ class Options:
         ``lifecycle``        a ``Lifecycle``: what delete/restore/archive send
         ``relations``        relation name -> ``ToOne``/``ToMany`` descriptor
         ``read_only``        True when the API cannot write this resource
+        ``repr_fields``      the fields ``repr()`` shows
+        ``list_columns``     the fields a table of these objects shows (the CLI's ``list``)
     """
 
     def __init__(
@@ -116,6 +118,7 @@ class Options:
         lifecycle: Lifecycle,
         relations: Mapping[str, Relation[Any]],
         repr_fields: tuple[str, ...],
+        list_columns: tuple[str, ...] = (),
     ) -> None:
         self.model = model
         self.name = name
@@ -132,6 +135,10 @@ class Options:
         self.lifecycle = lifecycle
         self.relations: Mapping[str, Relation[Any]] = dict(relations)
         self.repr_fields = repr_fields or (pk,)
+        self.list_columns = list_columns or self.repr_fields
+        for column in (*repr_fields, *list_columns):
+            if column not in fields:
+                raise TypeError(f"{model.__name__}: {column!r} is not a declared field")
         self.state_field: FieldSpec | None = next(
             (f for f in fields.values() if f.kind is FieldKind.STATE), None
         )

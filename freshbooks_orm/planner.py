@@ -162,13 +162,23 @@ class Meaning:
     path: Path
     fixed: Any = None  # for true/false filters: the compared value that "true" means
     has_fixed: bool = False
+    others: tuple[Path, ...] = ()  # "a|b": the filter matches when any of these does
+    negated: bool = False  # "~a": the filter matches when the lookup does not
+
+    @property
+    def simple(self) -> bool:
+        """One plain lookup with the filter's value: usable to push user conditions down."""
+        return not (self.has_fixed or self.others or self.negated)
 
     def cond(self, value: Any) -> Node:
         """The condition on a row that the filter sent with ``value`` promises."""
         if self.has_fixed:
             node = _cond(self.path, self.fixed, self.filter.name)
             return node if value else Not(node)
-        return _cond(self.path, value, self.filter.name)
+        node = _cond(self.path, value, self.filter.name)
+        if self.others:
+            node = Or((node, *(_cond(p, value, self.filter.name) for p in self.others)))
+        return Not(node) if self.negated else node
 
 
 def meanings(model: type[Model], spec: ResourceSpec) -> dict[str, Meaning | None]:
@@ -201,7 +211,7 @@ def pushable(model: type[Model], spec: ResourceSpec) -> list[Meaning]:
     if cache is not None and cache[0] is spec:
         return list(cache[1])
     table = meanings(model, spec)
-    out = [m for m in table.values() if m is not None and not m.has_fixed]
+    out = [m for m in table.values() if m is not None and m.simple]
     seen = {(m.filter.name, m.path.field, m.path.lookup) for m in out}
     fields = _fields(model)
     meta = getattr(model, "_meta", None)
@@ -217,7 +227,7 @@ def pushable(model: type[Model], spec: ResourceSpec) -> list[Meaning]:
     extra += [(n, f) for n, f in spec.filters.items() if n in fields]
     for key, flt in extra:
         primary = table.get(flt.name)
-        if primary is None or primary.has_fixed:
+        if primary is None or not primary.simple:
             continue
         try:
             path = parse_key(model, key, spec.name)
@@ -243,10 +253,16 @@ def _meaning(
     means = getattr(flt, "means", "")
     if means:
         key, sep, fixed = means.partition("=")
-        path = parse_key(model, key, spec.name)
-        if path is None:
-            raise TypeError(f"{spec.name} filter {flt.name!r} means {means!r}: no such field")
-        return Meaning(flt, _date_granular(path, flt), fixed if sep else None, bool(sep))
+        negated = key.startswith("~")
+        paths = []
+        for alternative in key.lstrip("~").split("|"):
+            path = parse_key(model, alternative.strip(), spec.name)
+            if path is None:
+                raise TypeError(f"{spec.name} filter {flt.name!r} means {means!r}: no such field")
+            if isinstance(flt, InFilter) and path.lookup == "exact":
+                path = attrs.evolve(path, lookup="in")
+            paths.append(_date_granular(path, flt))
+        return Meaning(flt, paths[0], fixed if sep else None, bool(sep), tuple(paths[1:]), negated)
     # prefer a lookup on a real field over the "pk" alias
     for key in sorted(keys, key=lambda k: k.startswith("pk")):
         path = parse_key(model, key, spec.name)
@@ -416,10 +432,7 @@ class Plan:
         raw = obj.__dict__["_raw"]
         for server in self.server:
             check = server.check
-            if check is None:
-                continue
-            wire = carried_key(check)
-            if wire is not None and wire not in raw:
+            if check is None or not _carried(check, raw):
                 continue
             try:
                 ok = matches(check, obj, lenient=True)
@@ -430,12 +443,30 @@ class Plan:
         return None
 
 
+def _carried(node: Node, raw: Mapping[str, Any]) -> bool:
+    """Whether a row carries a value ``node`` can be checked on (a null proves nothing)."""
+    if isinstance(node, Cond):
+        if node.wire not in raw:
+            return False
+        # a null is not "in" a list nor equal to a value, but is neither above nor below one
+        return raw[node.wire] is not None or node.lookup not in ("gt", "gte", "lt", "lte", "range")
+    if isinstance(node, Not):
+        return _carried(node.child, raw)
+    if isinstance(node, Or):
+        return any(_carried(c, raw) for c in node.children)
+    if isinstance(node, And):
+        return all(_carried(c, raw) for c in node.children)
+    return True
+
+
 def carried_key(node: Node) -> str | None:
     """The wire key a row must carry for ``node`` (a server filter's check) to apply to it."""
     if isinstance(node, Cond):
         return node.wire
     if isinstance(node, Not):
         return carried_key(node.child)
+    if isinstance(node, (Or, And)) and node.children:
+        return carried_key(node.children[0])
     return None
 
 
@@ -663,6 +694,7 @@ def _cond_pushdowns(cond: Cond, pool: list[Meaning]) -> _Found:
     candidates = [
         m for m in pool if (m.path.field, m.path.item_field) == (cond.field, cond.item_field)
     ]
+    candidates.sort(key=lambda m: m.filter.name != cond.field)  # the field's own filter first
     if not candidates or cond.lookup == "isnull":
         return _Found((), False)
     if cond.item_field is not None:

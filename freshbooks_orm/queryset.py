@@ -48,6 +48,7 @@ from .errors import (
     NotFound,
     UncertainWriteError,
     UnknownFieldError,
+    UnverifiableFilterError,
     closest,
     short_repr,
 )
@@ -97,6 +98,7 @@ class QuerySet(Generic[M]):
         self._low = 0
         self._high: int | None = None
         self._related: tuple[str, ...] = ()
+        self._unverified_ok = False
         self._cache: list[Any] | None = None
         self._plan_cache: Plan | None = None
         if query is not None:  # a compiled Query carries no conditions, only its includes
@@ -168,6 +170,8 @@ class QuerySet(Generic[M]):
     def exclude(self, *args: Q, **kwargs: Any) -> QuerySet[M]:
         """Return a new queryset without the rows matching the lookups (evaluated locally)."""
         self._not_sliced("exclude")
+        if not args and not kwargs:
+            return self._chain()
         return self._chain(_where=and_of([self._where, self._resolve(~Q(*args, **kwargs))]))
 
     def _resolve(self, q: Q) -> Node:
@@ -218,6 +222,15 @@ class QuerySet(Generic[M]):
                     f"Valid: {', '.join(valid) or 'none'}."
                 )
         return self._chain(_related=tuple(dict.fromkeys((*self._related, *names))))
+
+    def allow_unverified(self) -> QuerySet[M]:
+        """Return a queryset that may send API filters whose rows cannot be verified.
+
+        Without it, evaluating a query that sends such a filter raises
+        ``UnverifiableFilterError`` before any request: a server ignoring the filter would
+        answer with every row, and nothing on the rows could tell.
+        """
+        return self._chain(_unverified_ok=True)
 
     def using(self, client: Client) -> QuerySet[M]:
         """Return a new queryset that talks through ``client``; its objects remember it."""
@@ -326,6 +339,13 @@ class QuerySet(Generic[M]):
         """
         the_plan = self._get_plan()
         spec = the_plan.spec
+        if the_plan.unverifiable and not self._unverified_ok:
+            names = ", ".join(s.parameter() for s in the_plan.unverifiable)
+            raise UnverifiableFilterError(
+                f"{names}: the rows {spec.name} returns cannot be checked against this filter, "
+                f"so a server that ignored it would answer with every {spec.single_key}; "
+                "call .allow_unverified() to send it anyway"
+            )
         rows, total, pages = client.request(
             "GET",
             spec.list_path(client.account_id),
@@ -857,11 +877,14 @@ class QuerySet(Generic[M]):
         """Set fields on every matching object: one PUT each carrying only what changes.
 
         Keyword arguments that are not fields are batch options: ``dry_run``, ``workers``,
-        ``journal``, ``progress``, ``note``.  See ``freshbooks_orm.batch.run``.
+        ``journal``, ``progress``, ``note``.  See ``freshbooks_orm.batch.run``.  A field of
+        the same name wins (``Customer.note``, ``Payment.note``): give such a run its note
+        through ``freshbooks_orm.batch.run``.
         """
         from .batch import OPTION_NAMES, run, set_fields
 
-        options = {k: kwargs.pop(k) for k in list(kwargs) if k in OPTION_NAMES}
+        fields = self.model._meta.fields
+        options = {k: kwargs.pop(k) for k in list(kwargs) if k in OPTION_NAMES and k not in fields}
         return run(self._objects_qs(), set_fields(self.model, kwargs), action="update", **options)
 
     def delete(self, **options: Any) -> BatchResult:
@@ -987,7 +1010,10 @@ class Explanation:
         for s in the_plan.server:
             meaning = "what the declarations do not say" if s.check is None else s.check.describe()
             if s.check is None:
-                how = "NOT verifiable (its meaning is not declared)"
+                how = (
+                    "NOT verifiable (its meaning is not declared): refused unless "
+                    "allow_unverified()"
+                )
             else:
                 wire = carried_key(s.check)
                 how = f"verified on every row (rows carry {wire!r})"

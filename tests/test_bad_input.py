@@ -186,6 +186,7 @@ def test_cli_set_refuses_nan_before_any_request(capsys):
     assert main(argv) == 2  # no credentials were needed: refused before a client exists
     err = capsys.readouterr().err
     assert "discount_value" in err and "finite" in err and err.count("\n") == 1
+    assert err.count("bad value for") == 1  # named once, not wrapped twice
 
 
 # --- currency codes -------------------------------------------------------------------------------

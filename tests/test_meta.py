@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from fake_client import FakeClient
 
-from freshbooks_orm import Invoice, InvoiceLine, registry
+from freshbooks_orm import Invoice, InvoiceLine, UnsupportedOperationError, registry
 from freshbooks_orm.model import Model, computed, nested, resource, state, writable
 from freshbooks_orm.options import HTTP_DELETE, READ_ONLY, VIS_STATE, Options
 from freshbooks_orm.query import EqualsFilter, InFilter, ResourceSpec, encode_int
@@ -220,7 +220,7 @@ def test_resources_without_a_state_field_are_deleted_with_http_delete():
     assert [(c[0], c[1], c[3]) for c in client.calls] == [
         ("DELETE", "/accounting/account/AbC12/people/people/7", None)
     ]
-    with pytest.raises(TypeError, match="cannot be restored"):
+    with pytest.raises(UnsupportedOperationError, match="cannot be restored"):
         p.restore()
     assert len(client.calls) == 1
 
@@ -231,9 +231,9 @@ def test_read_only_resources_refuse_every_write_before_any_request():
     p = FixedPerson.from_wire({"id": 7, "name": "Ada", "vis_state": 0}, client)
     p.name = "Bob"
     for action in (p.save, p.delete, p.restore, p.archive):
-        with pytest.raises(TypeError, match="read-only"):
+        with pytest.raises(UnsupportedOperationError, match="read-only"):
             action()
-    with pytest.raises(TypeError, match="read-only"):
+    with pytest.raises(UnsupportedOperationError, match="read-only"):
         FixedPerson(name="x").save(using=client)  # type: ignore[arg-type]
     assert client.calls == []
 
@@ -243,7 +243,9 @@ def test_get_uses_the_declared_pk_filters():
         {("GET", "/people/people"): {"response": {"result": {"people": [person()], "total": 1}}}}
     )
     Person.objects.using(client).filter(personid=7).get(7)  # type: ignore[arg-type]
-    HardPerson.objects.using(client).filter(personid=7).get(pk=7)  # type: ignore[arg-type]
+    # HardPerson does not declare what ``personid`` means, so its rows cannot be verified
+    # against it: the query must say it accepts that (issue 12's planner refuses otherwise)
+    HardPerson.objects.using(client).filter(personid=7).allow_unverified().get(pk=7)  # type: ignore[arg-type]
     params = [c[2] for c in client.calls]
     assert ("search[personid]", "7") in params[0]
     assert ("search[personids][]", "7") in params[1]

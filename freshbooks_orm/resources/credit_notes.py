@@ -76,6 +76,7 @@ class CreditNoteLine(DocumentLine):
     pk_filter="creditid",
     concurrency=None,  # no documented ``updated`` key
     repr_fields=("id", "credit_number", "credit_type", "amount"),
+    columns=("id", "credit_number", "clientid", "create_date", "credit_type", "amount"),
 )
 class CreditNote(Model):
     """A FreshBooks credit note. Relation: ``credit_note.customer``."""

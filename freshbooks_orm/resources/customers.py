@@ -34,6 +34,12 @@ if TYPE_CHECKING:
 
 __all__ = ["CUSTOMER_SPEC", "Contact", "Customer"]
 
+#: The address fields ``address_like`` is checked against (billing and shipping) [?].
+_ADDRESS = (
+    "p_street", "p_street2", "p_city", "p_province", "p_country", "p_code",
+    "s_street", "s_street2", "s_city", "s_province", "s_country", "s_code",
+)  # fmt: skip
+
 CUSTOMER_FILTERS = {
     f.name: f
     for f in (
@@ -41,13 +47,25 @@ CUSTOMER_FILTERS = {
         InFilter("userids", int_),
         EqualsFilter("email"),
         EqualsFilter("username"),
-        EqualsFilter("address_like", doc="an address field contains"),
+        EqualsFilter(
+            "address_like",
+            doc="an address field contains",
+            means="|".join(f"{a}__icontains" for a in _ADDRESS),
+        ),
         EqualsFilter("fname_like", doc="first name contains"),
         EqualsFilter("lname_like", doc="last name contains"),
         EqualsFilter("note_like", doc="note contains"),
         EqualsFilter("organization_like", doc="organization contains"),
-        EqualsFilter("phone_like", doc="a phone or fax number contains"),
-        EqualsFilter("user_like", doc="first name, last name or organization contains"),
+        EqualsFilter(
+            "phone_like",
+            doc="a phone or fax number contains",
+            means="home_phone__icontains|mob_phone__icontains|bus_phone__icontains|fax__icontains",
+        ),
+        EqualsFilter(
+            "user_like",
+            doc="first name, last name or organization contains",
+            means="fname__icontains|lname__icontains|organization__icontains",
+        ),
         SearchBoolFilter("has_credit"),
         SearchBoolFilter("has_draft"),
         SearchBoolFilter("has_outstanding"),
@@ -122,6 +140,7 @@ class Contact(Model):
     pk_in_filter="userids",
     concurrency="updated",
     repr_fields=("id", "organization", "email"),
+    columns=("id", "organization", "fname", "lname", "email", "currency_code", "updated"),
 )
 class Customer(Model):
     """A FreshBooks client: someone you bill (``users/clients``).

@@ -125,6 +125,7 @@ class EstimateLine(DocumentLine):
     concurrency="updated",
     lifecycle=Lifecycle(http_delete=True),
     repr_fields=("id", "estimate_number", "ui_status", "amount"),
+    columns=("id", "estimate_number", "customerid", "create_date", "ui_status", "amount"),
 )
 class Estimate(Model):
     """A FreshBooks estimate. Relation: ``estimate.customer``."""

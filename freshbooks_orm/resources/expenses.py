@@ -72,7 +72,7 @@ EXPENSE_FILTERS = {
     for f in (
         *_id_pair("expenseid"),
         *_id_pair("clientid"),
-        EqualsFilter("clientid_not", int_, doc="any client but this one"),
+        EqualsFilter("clientid_not", int_, doc="any client but this one", means="~clientid"),
         *_id_pair("staffid"),
         *_id_pair("profileid"),
         *_id_pair("categoryid"),
@@ -175,6 +175,7 @@ class ExpenseCategory(Model):
     pk_in_filter="expenseids",
     concurrency="updated",
     repr_fields=("id", "date", "vendor", "amount"),
+    columns=("id", "date", "vendor", "categoryid", "clientid", "amount", "status"),
 )
 class Expense(Model):
     """An expense. Relations: ``expense.customer``, ``expense.category``, ``expense.invoice``.

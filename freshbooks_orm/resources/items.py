@@ -73,6 +73,7 @@ ITEM_SPEC = ResourceSpec(
     pk_in_filter="itemids",
     concurrency="updated",
     repr_fields=("id", "name", "unit_cost"),
+    columns=("id", "name", "sku", "unit_cost", "qty", "inventory"),
 )
 class Item(Model):
     """A saved product or service."""

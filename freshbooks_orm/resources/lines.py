@@ -17,7 +17,11 @@ from ..types import BOOL, DECIMAL, INT, MONEY, STR, Money
 __all__ = ["DocumentLine"]
 
 
-@resource(pk="lineid", repr_fields=("lineid", "name", "qty", "unit_cost", "amount"))
+@resource(
+    pk="lineid",
+    repr_fields=("lineid", "name", "qty", "unit_cost", "amount"),
+    columns=("lineid", "name", "description", "qty", "unit_cost", "amount"),
+)
 class DocumentLine(Model):
     """One line of an estimate, credit note or recurring profile. Tax amounts are percents."""
 

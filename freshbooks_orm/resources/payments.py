@@ -56,8 +56,8 @@ PAYMENT_FILTERS = {
         EqualsFilter("amount_min", dec, doc="amount >= value"),
         EqualsFilter("amount_max", dec, doc="amount < value"),
         EqualsFilter("type", encode_choice(PAYMENT_TYPES)),
-        EqualsFilter("customerid", int_),
-        InFilter("customerids", int_),
+        EqualsFilter("customerid", int_, means="clientid"),
+        InFilter("customerids", int_, means="clientid__in"),
         EqualsFilter("clientid", int_),
         InFilter("clientids", int_),
         EqualsFilter("currency", encode_currency, doc="currency_code"),
@@ -108,6 +108,7 @@ PAYMENT_SPEC = ResourceSpec(
     pk_in_filter="logids",
     concurrency="updated",
     repr_fields=("id", "invoiceid", "amount", "date", "type"),
+    columns=("id", "invoiceid", "clientid", "date", "type", "amount", "note"),
 )
 class Payment(Model):
     """A payment against an invoice. Its id filters are ``logid``/``logids``.

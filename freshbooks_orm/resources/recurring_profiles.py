@@ -86,6 +86,7 @@ class RecurringProfileLine(DocumentLine):
     pk_in_filter="profileids",
     concurrency="updated",
     repr_fields=("id", "customerid", "frequency", "amount"),
+    columns=("id", "customerid", "create_date", "frequency", "amount"),
 )
 class RecurringProfile(Model):
     """A recurring invoice profile. Relation: ``recurring_profile.customer``."""

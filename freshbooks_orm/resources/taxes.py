@@ -59,6 +59,7 @@ TAX_SPEC = ResourceSpec(
     concurrency="updated",
     lifecycle=HTTP_DELETE,
     repr_fields=("id", "name", "amount"),
+    columns=("id", "name", "amount", "number"),
 )
 class Tax(Model):
     """A tax (a name and a percentage). Deleted with HTTP DELETE; no restore."""

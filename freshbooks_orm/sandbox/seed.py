@@ -513,6 +513,7 @@ def _payments(
             first = (paid * _randint(rng, 20, 80) / 100).quantize(CENT, ROUND_HALF_UP)
             parts = [first, paid - first]
         auto = inv["payment_status"] == "auto-paid"
+        credit = not auto and rng.random() < 0.08
         for k, part in enumerate(parts):
             when = last if k == len(parts) - 1 else create + (last - create) // 2
             pay = dict(template)
@@ -523,7 +524,8 @@ def _payments(
                 clientid=inv["customerid"],
                 amount=money(part, cur),
                 date=when.isoformat(),
-                type="Credit Card" if auto else _pick(rng, _PAY_TYPES),
+                type="Credit Card" if auto else "Credit" if credit else _pick(rng, _PAY_TYPES),
+                from_credit=credit,
                 gateway="stripe" if auto else None,
                 note=f"Ref {_randint(rng, 100000, 999999)}" if rng.random() < 0.3 else "",
                 updated=f"{when.isoformat()} 17:00:00",
@@ -641,7 +643,7 @@ def _taxes_seed(account_id: str) -> list[dict[str, Any]]:
     for i, (name, amount, number, compound) in enumerate(_TAX_TABLE):
         tax = new_tax(account_id)
         tax.update(id=7_001 + i, taxid=7_001 + i, name=name, amount=amount, number=number,
-                   compound=compound, updated=_FIXED_STAMP)  # fmt: skip
+                   compound=compound, updated=f"2022-0{1 + i % 6}-1{i % 9} 09:00:00")  # fmt: skip
         out.append(tax)
     return out
 
@@ -691,7 +693,7 @@ def _items(rng: random.Random, account_id: str) -> list[dict[str, Any]]:
             sku=f"SKU-{iid}" if rng.random() < 0.6 else None,
             unit_cost=money(Decimal(cents) / 100, "USD"),
             tax1=tax,
-            updated=_FIXED_STAMP,
+            updated=f"2023-{1 + i % 12:02d}-{10 + i:02d} 11:00:00",
         )
         out.append(item)
     return out
@@ -737,6 +739,9 @@ def _expenses(
             clientid=client_id,
             invoiceid=invoice_id,
             vendor=_pick(rng, _VENDORS),
+            staffid=_pick(rng, (1, 1, 2, 3)),
+            projectid=_pick(rng, (0, 0, 0, *_PROJECTS)),
+            profileid=_pick(rng, (None, None, None, 51, 52)),
             billable=client_id != 0,
             has_receipt=rng.random() < 0.6,
             markup_percent=_pick(rng, ("0", "0", "10", "12.5")),
@@ -828,6 +833,7 @@ def _profiles(
             create_date=gen["create_date"] if gen else "2023-01-01",
             frequency=_pick(rng, ("m", "m", "2w", "1y", "3m")),
             numberRecurring=_pick(rng, (0, 12, 24)),
+            include_unbilled_time=pid % 2 == 0,
             currency_code=cur,
             organization=cust["organization"],
             fname=cust["fname"],

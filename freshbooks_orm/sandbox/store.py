@@ -226,12 +226,13 @@ def _predicate(flt: Filter, value: Any, store: Store) -> Predicate:
         return lambda obj: get(obj) in members
     if op == "like":
         return lambda obj: any(value in s.lower() for s in _strings(get(obj)))
+    # A null never satisfies a comparison (SQL semantics: NULL < 9 is not true).
     if op == "min":
-        return lambda obj: get(obj) >= value
+        return lambda obj: (v := get(obj)) is not None and v != "" and v >= value
     if op == "max":
-        return lambda obj: get(obj) < value
+        return lambda obj: (v := get(obj)) is not None and v != "" and v < value
     if op == "gt":
-        return lambda obj: get(obj) > value
+        return lambda obj: (v := get(obj)) is not None and v != "" and v > value
     if op == "ne":
         return lambda obj: get(obj) != value
     raise AssertionError(f"unknown filter op {op!r}")  # pragma: no cover
@@ -345,6 +346,12 @@ class Table:
             idx.setdefault(obj.get(name), set()).add(oid)
         self.rows[oid] = obj
         self.changed()
+
+    def compute_and_put(self, obj: Obj) -> None:
+        """Recompute a changed object's derived keys and store it (for effects across
+        resources; no ``after_write`` hook runs, so effects never loop)."""
+        self.res.compute(self.store, obj)
+        self.put(obj)
 
     def remove(self, oid: int) -> None:
         old = self.rows.pop(oid)
@@ -502,8 +509,12 @@ class Table:
                 self.res.after_write(self.store, old, None)
 
     def _apply_fields(self, obj: Obj, data: Obj, creating: bool) -> None:
-        """Check and apply the writable keys of ``data``; every other key is ignored."""
+        """Check and apply the writable keys of ``data``; every other key is ignored, except
+        the declared ``forbidden`` ones (403 errno 1038, as the live API answers them)."""
         res = self.res
+        for key in sorted(res.forbidden):
+            if key in data:
+                raise StoreError(403, 1038, key, "Write access denied.", data[key], res.noun)
         for key, value in data.items():
             kind = res.fields.get(key)
             if kind is None or (key in res.create_only and not creating):
@@ -580,13 +591,11 @@ def _sort_key(row: tuple[Any, int]) -> tuple[Any, ...]:
 class Store:
     """Every resource of one accounting account, with the API's semantics."""
 
-    def __init__(self, account_id: str, customers: Mapping[int, Obj] | None = None) -> None:
+    def __init__(self, account_id: str) -> None:
         self.account_id = account_id
         self.lock = threading.RLock()
         self.generation = 0  #: bumped by every change to any table
         self.tables: dict[str, Table] = {name: Table(self, res) for name, res in REGISTRY.items()}
-        if customers:
-            self.load_objects("clients", customers.values())
 
     def table(self, name: str) -> Table:
         return self.tables[name]

@@ -264,6 +264,10 @@ def test_payment_filters(rsb: Sandbox, rhttp: requests.Session) -> None:
     assert {p["id"] for p in got} == {p["id"] for p in pays if money(p) >= limit}
     got = list_all(rhttp, rsb, "payments/payments", [("search[logids][]", str(pay["id"]))])
     assert [p["id"] for p in got] == [pay["id"]]
+    got = list_all(rhttp, rsb, "payments/payments", [("search[payment_or_credit]", "credit")])
+    assert {p["id"] for p in got} == {p["id"] for p in pays if p["from_credit"]} != set()
+    got = list_all(rhttp, rsb, "payments/payments", [("search[from_credit]", "false")])
+    assert {p["id"] for p in got} == {p["id"] for p in pays if not p["from_credit"]}
     got = list_all(rhttp, rsb, "payments/payments", [("search[currency]", "cad")])
     assert {p["id"] for p in got} == {p["id"] for p in pays if p["amount"]["code"] == "CAD"}
 
@@ -546,6 +550,10 @@ def test_items(wsb: Sandbox, whttp: requests.Session) -> None:
         [("search[unit_cost_min]", "12.50"), ("search[unit_cost_max]", "12.51")],
     )
     assert [i["id"] for i in got] == [item["id"]]
+    # a null inventory never satisfies inventory_min/max (SQL semantics)
+    got = list_all(whttp, wsb, "items/items", [("search[inventory_max]", "1000")])
+    assert got and all(i["inventory"] is not None for i in got)
+    assert item["id"] not in {i["id"] for i in got}
     assert whttp.delete(url(wsb, "items/items", item["id"])).status_code == 405
     whttp.put(url(wsb, "items/items", item["id"]), json={"item": {"vis_state": 1}})
     assert item["id"] not in {i["id"] for i in list_all(whttp, wsb, "items/items")}
@@ -690,3 +698,59 @@ def test_invoice_profiles(rsb: Sandbox, rhttp: requests.Session) -> None:
     assert pid in {p["id"] for p in got} and all(
         p["customerid"] == profile["customerid"] for p in got
     )
+
+
+def test_an_invoice_line_with_expenseid_rebills_the_expense(
+    wsb: Sandbox, whttp: requests.Session
+) -> None:
+    exp = next(
+        e for e in wsb.objects("expenses").values() if not e["invoiceid"] and e["vis_state"] == 0
+    )
+    client = next(iter(wsb.objects("clients")))
+    line = {
+        "type": 1,
+        "expenseid": exp["id"],
+        "name": "Rebilled",
+        "qty": 1,
+        "unit_cost": exp["amount"],
+    }
+    body = {"invoice": {"customerid": client, "create_date": "2025-03-03", "lines": [line]}}
+    inv = result(whttp.post(url(wsb, "invoices/invoices"), json=body))["invoice"]
+    stored = wsb.objects("expenses")[exp["id"]]
+    assert stored["invoiceid"] == inv["id"] and stored["updated"] >= exp["updated"]
+    assert result(whttp.get(url(wsb, "expenses/expenses", exp["id"])))["expense"]["status"] == 2
+
+
+def test_writing_the_computed_due_date_is_403_errno_1038(
+    wsb: Sandbox, whttp: requests.Session
+) -> None:
+    """The live API answered a due_date in a PUT/POST with 403 errno 1038 (mcp probe B13)."""
+    iid = max(wsb.invoices)
+    before = wsb.invoices
+    r = whttp.put(
+        url(wsb, "invoices/invoices", iid),
+        json={"invoice": {"notes": "n", "due_date": "2030-01-01"}},
+    )
+    assert r.status_code == 403
+    assert (error_of(r)["errno"], error_of(r)["field"]) == (1038, "due_date")
+    client = next(iter(wsb.objects("clients")))
+    body = {
+        "invoice": {"customerid": client, "create_date": "2025-01-01", "due_date": "2025-02-01"}
+    }
+    assert whttp.post(url(wsb, "invoices/invoices"), json=body).status_code == 403
+    assert wsb.invoices == before
+
+
+def test_percent_encoded_brackets_are_the_same_filter(rsb: Sandbox) -> None:
+    """Accounting query strings may be URL-encoded: search%5Bx%5D is search[x]."""
+    inv = next(iter(rsb.invoices.values()))
+    headers = {"Authorization": f"Bearer {rsb.access_token}"}
+    plain = requests.get(
+        f"{url(rsb, 'invoices/invoices')}?search[customerid]={inv['customerid']}", headers=headers
+    )
+    encoded = requests.get(
+        f"{url(rsb, 'invoices/invoices')}?search%5Bcustomerid%5D={inv['customerid']}",
+        headers=headers,
+    )
+    assert result(plain) == result(encoded)
+    assert result(plain)["total"] < len(rsb.invoices)

@@ -227,3 +227,109 @@ def test_sdk_authorization_code(sdk_sb: Sandbox) -> None:
     tokens = client.get_access_token(sdk_sb.authorization_code())
     assert tokens.access_token and client.refresh_token == tokens.refresh_token
     assert client.current_user().identity_id
+
+
+# --------------------------------------------------------------------------- other resources
+
+
+def objs(sb: Sandbox, name: str) -> list[Inv]:
+    return [o for o in sb.objects(name).values() if o.get("vis_state") != 1]
+
+
+def test_sdk_clients_list_filter_get(sdk: FreshBooksClient, sdk_sb: Sandbox) -> None:
+    clients = sorted(objs(sdk_sb, "clients"), key=lambda c: c["id"])
+    res = sdk.clients.list(sdk_sb.account_id)
+    assert res.pages.total == len(clients) and res.pages.per_page == 15
+    assert res[0].userid == res[0].id == clients[-1]["id"]
+    wanted = [c["id"] for c in clients[:3]]
+    got = sdk.clients.list(
+        sdk_sb.account_id,
+        builders=[FilterBuilder().in_list("userid", wanted), PaginateBuilder(1, 100)],
+    )  # the SDK pluralises to search[userids][]
+    assert sorted(c.id for c in got) == wanted
+    word = clients[2]["organization"].split()[0]
+    got = sdk.clients.list(
+        sdk_sb.account_id,
+        builders=[FilterBuilder().like("organization_like", word), PaginateBuilder(1, 100)],
+    )
+    assert {c.id for c in got} == {
+        c["id"] for c in clients if word.lower() in c["organization"].lower()
+    }
+    one = sdk.clients.get(sdk_sb.account_id, clients[0]["id"])
+    assert one.data == clients[0]
+    assert one.signup_date.tzinfo is not None  # the SDK reads signup_date as UTC
+    inc = IncludesBuilder().include("outstanding_balance")
+    with_balance = sdk.clients.get(sdk_sb.account_id, clients[0]["id"], includes=inc)
+    assert isinstance(with_balance.data["outstanding_balance"], list)
+
+
+def test_sdk_clients_create_update_delete(sdk: FreshBooksClient, sdk_sb: Sandbox) -> None:
+    created = sdk.clients.create(sdk_sb.account_id, {"email": "sdk@example.com", "fname": "Sue"})
+    assert created.email == "sdk@example.com" and created.fname == "Sue" and created.vis_state == 0
+    updated = sdk.clients.update(sdk_sb.account_id, created.id, {"organization": "SDK Ltd"})
+    assert updated.organization == "SDK Ltd"
+    deleted = sdk.clients.delete(sdk_sb.account_id, created.id)  # PUT vis_state 1
+    assert deleted.data == {}
+    rec = sdk_sb.requests[-1]
+    assert rec.method == "PUT" and rec.json == {"client": {"vis_state": 1}}
+    assert sdk_sb.objects("clients")[created.id]["vis_state"] == 1
+    with pytest.raises(FreshBooksError) as exc:
+        sdk.clients.get(sdk_sb.account_id, 77)
+    assert exc.value.status_code == 404 and exc.value.error_code == 1012
+
+
+def test_sdk_payments(sdk: FreshBooksClient, sdk_sb: Sandbox) -> None:
+    inv = next(
+        i for i in sorted(live(sdk_sb), key=lambda i: i["id"])
+        if i["payment_status"] == "unpaid" and i["v3_status"] == "sent"
+    )  # fmt: skip
+    total = Decimal(inv["amount"]["amount"])
+    data = {"invoiceid": inv["id"], "amount": {"amount": str(total)}, "date": "2025-05-05",
+            "type": "Check"}  # fmt: skip
+    pay = sdk.payments.create(sdk_sb.account_id, data)
+    assert pay.logid == pay.id and pay.invoiceid == inv["id"] and pay.clientid == inv["customerid"]
+    assert pay.amount.amount == str(total) and pay.amount.code == inv["currency_code"]
+    assert pay.date == dt.date(2025, 5, 5)
+    paid = sdk.invoices.get(sdk_sb.account_id, inv["id"])
+    assert paid.v3_status == "paid" and paid.outstanding.amount == "0.00"
+    listed = sdk.payments.list(
+        sdk_sb.account_id, builders=[FilterBuilder().equals("invoiceid", inv["id"])]
+    )
+    assert [p.id for p in listed] == [pay.id]
+    sdk.payments.update(sdk_sb.account_id, pay.id, {"note": "cheque 42"})
+    assert sdk_sb.objects("payments")[pay.id]["note"] == "cheque 42"
+    assert sdk.payments.delete(sdk_sb.account_id, pay.id).data == {}  # PUT vis_state 1
+    after = sdk.invoices.get(sdk_sb.account_id, inv["id"])
+    assert after.outstanding.amount == str(total) and after.payment_status == "unpaid"
+    with pytest.raises(FreshBooksError) as exc:
+        sdk.payments.create(sdk_sb.account_id, {"invoiceid": inv["id"], "date": "2025-05-05"})
+    assert exc.value.status_code == 422 and exc.value.error_code == 1001
+
+
+def test_sdk_estimates(sdk: FreshBooksClient, sdk_sb: Sandbox) -> None:
+    estimates = objs(sdk_sb, "estimates")
+    res = sdk.estimates.list(sdk_sb.account_id, builders=[PaginateBuilder(1, 100)])
+    assert res.pages.total == len(estimates)
+    target = max(estimates, key=lambda e: len(e["lines"]))
+    got = sdk.estimates.get(
+        sdk_sb.account_id, target["id"], includes=IncludesBuilder().include("lines")
+    )
+    assert got.data == target and got.estimateid == target["id"]
+    assert got.lines[0].unit_cost.amount == target["lines"][0]["unit_cost"]["amount"]
+    sent = sdk.estimates.list(
+        sdk_sb.account_id,
+        builders=[FilterBuilder().equals("statusid", 2), PaginateBuilder(1, 100)],
+    )
+    assert {e.id for e in sent} == {e["id"] for e in estimates if e["status"] == 2}
+    data = {
+        "customerid": 200_001,
+        "create_date": "2025-02-02",
+        "lines": [{"name": "Audit", "qty": 2, "unit_cost": {"amount": "300.00", "code": "USD"}}],
+    }
+    created = sdk.estimates.create(sdk_sb.account_id, data)
+    assert created.amount.amount == "600.00" and created.ui_status == "draft"
+    updated = sdk.estimates.update(sdk_sb.account_id, created.id, {"notes": "valid 30 days"})
+    assert updated.notes == "valid 30 days"
+    assert sdk.estimates.delete(sdk_sb.account_id, created.id).data == {}  # HTTP DELETE
+    assert sdk_sb.requests[-1].method == "DELETE"
+    assert sdk_sb.objects("estimates")[created.id]["vis_state"] == 1

@@ -184,6 +184,8 @@ class Resource:
     first_id: int
     fields: Mapping[str, str] = field(default_factory=dict)  #: writable key -> kind
     create_only: frozenset[str] = frozenset()
+    #: Read-only keys whose presence in a write fails it with 403 errno 1038 [live].
+    forbidden: frozenset[str] = frozenset()
     required: tuple[str, ...] = ()
     filters: Mapping[str, Filter] = field(default_factory=dict)
     includes: frozenset[str] = frozenset()

@@ -365,6 +365,22 @@ def _decorate(store: Store, inv: Obj, out: Obj, includes: frozenset[str]) -> Non
         out["system"] = {"id": 1, "name": "Sandbox Co.", "accountid": account}
 
 
+def _rebill_expenses(store: Store, before: Obj | None, after: Obj | None) -> None:
+    """A line with ``expenseid`` rebills that expense: its ``invoiceid`` becomes this invoice
+    (FreshBooks documents the rebilling; the exact transitions are [?]).  Unknown expense ids
+    are left alone."""
+    if after is None:
+        return
+    expenses = store.tables["expenses"]
+    for line in after.get("lines", ()):
+        xid = line.get("expenseid")
+        exp = expenses.rows.get(xid) if xid else None
+        if exp is not None and exp.get("invoiceid") != after["id"]:
+            updated = dict(exp, invoiceid=after["id"])
+            expenses.touch(updated, exp.get("updated"))
+            expenses.compute_and_put(updated)
+
+
 def refresh_paid(store: Store, invoice_id: Any) -> None:
     """Recompute an invoice's payment keys from its active payments.
 
@@ -421,6 +437,8 @@ INVOICES = Resource(
     first_id=1_000_001,
     fields=FIELDS,
     required=("customerid", "create_date"),
+    # due_date is computed (create_date + due_offset_days); writing it gave 403 errno 1038 [live]
+    forbidden=frozenset({"due_date"}),
     filters=FILTERS,
     includes=INCLUDES,
     sorts={"invoice_date": field_of("create_date")},
@@ -434,4 +452,5 @@ INVOICES = Resource(
     compute=_compute,
     decorate=_decorate,
     states=_states,
+    after_write=_rebill_expenses,
 )

@@ -31,7 +31,7 @@ FIELDS = {
 
 
 def _decimal_of(name: str) -> Any:
-    return lambda item: parse_decimal(item.get(name)) or 0
+    return lambda item: parse_decimal(item.get(name))
 
 
 FILTERS = {

@@ -85,6 +85,10 @@ FILTERS = {
     "from_credit": boolean("from_credit"),
     "client_name": Filter("like", "like", lambda p: [], with_store=_client_names),
     "number": Filter("like", "like", lambda p: [], with_store=_numbers),
+    # "invoice" returns payments, "credit" returns credits (from a credit or a credit note) [?]
+    "payment_or_credit": eq(
+        lambda p: "credit" if p.get("from_credit") or p.get("creditid") else "invoice", "str"
+    ),
     "vis_state": eq("vis_state", choices=(0, 1, 2)),
 }
 

@@ -426,7 +426,10 @@ def plan(
     while True:
         passes += 1
         stats = PageStats()
-        for obj in qs.iterator(prefetch=prefetch, stats=stats):
+        # every page is read (and each row verified against the filters sent) before the
+        # edit sees any object: a server that ignored a filter stops the batch here
+        read = list(qs.iterator(prefetch=prefetch, stats=stats))
+        for obj in read:
             if obj.pk not in entries:
                 entries[obj.pk] = _plan_object(obj, edit, action, read_only)
         if not stats.moved:
@@ -1299,6 +1302,8 @@ def _as_int(value: Any) -> int | None:
 def _describe_queryset(qs: QuerySet[Any]) -> dict[str, Any]:
     query = qs.query
     out: dict[str, Any] = {"params": [list(pair) for pair in query.filter_params]}
+    if qs.conditions != "everything":  # the whole query, local conditions included
+        out["where"] = qs.conditions
     if query.includes:
         out["include"] = list(query.includes)
     if query.sort:

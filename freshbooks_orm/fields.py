@@ -231,7 +231,9 @@ class NestedType(ValueType[NestedList]):
             if not isinstance(item, dict):
                 raise TypeError(f"expected a list of objects, got an item {short_repr(item)}")
         from_wire = self.list_cls.item_model.from_wire
-        return self.list_cls([from_wire(item) for item in raw])
+        items = self.list_cls.__new__(self.list_cls)  # items made here need no coercion
+        list.extend(items, [from_wire(item) for item in raw])
+        return items
 
     def coerce(self, value: Any) -> NestedList:
         if isinstance(value, (str, bytes, dict)) or not isinstance(value, Iterable):

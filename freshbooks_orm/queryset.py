@@ -275,6 +275,11 @@ class QuerySet(Generic[M]):
         return self._low, self._high
 
     @property
+    def conditions(self) -> str:
+        """The whole query's conditions, readable: ``"amount__gt=100 AND NOT ..."``."""
+        return self._where.describe()
+
+    @property
     def related(self) -> tuple[str, ...]:
         """The relations ``select_related()`` asked for."""
         return self._related
@@ -358,8 +363,7 @@ class QuerySet(Generic[M]):
         return objs, total, pages
 
     def _hydrate(self, rows: list[Any], client: Client, related: bool = True) -> list[M]:
-        from_wire = self.model.from_wire
-        objs = [from_wire(row, client) for row in rows]
+        objs = self.model._from_page(rows, client)
         if related:
             self._prefetch(objs, client)
         return objs
@@ -509,8 +513,13 @@ class QuerySet(Generic[M]):
         and the repeats dropped, so a caller can see that the set moved while it was read.
         """
         shape = self._shaper()
-        for obj in self._objects(prefetch=prefetch, stats=stats):
-            yield shape(obj)
+        for page in self._pages(prefetch=prefetch, stats=stats):
+            for obj in page:
+                yield shape(obj)
+            if page:  # streamed: nothing keeps the page, so let it be freed at once
+                page_of = page[0].__dict__.get("_page")
+                if page_of is not None:
+                    page_of.release()
 
     def _shaper(self) -> Callable[[M], Any]:
         mode = self._fields_mode

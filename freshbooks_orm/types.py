@@ -214,6 +214,55 @@ def to_currency(value: Any) -> str:
     return code.upper()
 
 
+# --- fast paths for values as FreshBooks sends them ----------------------------------------
+# Reading a field parses its wire value.  The values FreshBooks sends are almost always in one
+# canonical form ("800.00", "2024-05-01", "2016-09-09 16:04:42", "USD"); for those the checks
+# below are done in a few C calls and give exactly what the general functions give.  Anything
+# else takes the general (strict) path, which returns the same value or raises the same error.
+
+_CODES: dict[str, str] = {}  # currency codes already checked, as sent -> as kept
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _plain_decimal(raw: str) -> Decimal | None:
+    """``Decimal(raw)`` when it is certainly what ``to_decimal`` gives (finite, below 10**13
+    in magnitude, at most MAX_DECIMAL_PLACES places), else None: ask ``to_decimal``."""
+    if "e" in raw or "E" in raw:
+        return None
+    try:
+        number = Decimal(raw)
+    except InvalidOperation:
+        return None
+    if number.is_finite() and number.adjusted() < 13:
+        point = raw.find(".")
+        if point < 0 or len(raw) - point <= MAX_DECIMAL_PLACES + 1:
+            return number
+    return None
+
+
+def _wire_decimal(raw: str) -> Decimal:
+    """``to_decimal(raw)`` for a string, fast when it is a plain decimal ("-12.50")."""
+    number = _plain_decimal(raw)
+    return to_decimal(raw) if number is None else number
+
+
+def _wire_currency(raw: str) -> str:
+    code = _CODES.get(raw)
+    if code is None:
+        code = to_currency(raw)
+        if len(_CODES) < 1024:
+            _CODES[raw] = code
+    return code
+
+
+#: ``YYYY-MM-DD`` and ``YYYY-MM-DD HH:MM:SS`` (hours 00-23), as FreshBooks sends them.
+_WIRE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII).fullmatch
+_WIRE_DATETIME = re.compile(
+    r"\d{4}-\d{2}-\d{2} [01]\d:\d{2}:\d{2}|\d{4}-\d{2}-\d{2} 2[0-3]:\d{2}:\d{2}", re.ASCII
+).fullmatch
+
+
 @attrs.frozen
 class Money:
     """An amount of one currency. Amounts are ``Decimal``, never float.
@@ -233,6 +282,14 @@ class Money:
 
     def __str__(self) -> str:
         return f"{self.amount} {self.code}"
+
+    @classmethod
+    def _checked(cls, amount: Decimal, code: str) -> Money:
+        """A Money from an amount and a code already converted and checked (no converters)."""
+        money = object.__new__(cls)
+        object.__setattr__(money, "amount", amount)
+        object.__setattr__(money, "code", code)
+        return money
 
     # --- arithmetic and ordering within one currency -------------------------------------------
     # Amounts stay Decimal: ``*`` and ``/`` take an int, a Decimal or a float (through ``repr``,
@@ -345,6 +402,10 @@ class ValueType(Generic[T]):
     """
 
     name = "value"
+    #: Wire values of exactly this Python type that ``parse`` returns unchanged (within
+    #: ``bounds`` when set): a model may keep them without calling ``parse``.
+    kept: type | None = None
+    bounds: tuple[int, int] | None = None
 
     def parse(self, raw: Any) -> T | None:
         return None if raw is None else self.coerce(raw)
@@ -358,8 +419,11 @@ class ValueType(Generic[T]):
 
 class _Str(ValueType[str]):
     name = "str"
+    kept = str
 
     def parse(self, raw: Any) -> str | None:
+        if type(raw) is str:
+            return raw
         # Liberal on read: a number where text is declared (a postal code) is kept as its text.
         if isinstance(raw, (int, Decimal)) and not isinstance(raw, bool):
             return str(raw)
@@ -376,9 +440,17 @@ class IntType(ValueType[int]):
 
     name = "int"
 
+    kept = int
+
     def __init__(self, low: int = INT64[0], high: int = INT64[1]) -> None:
         self.low = low
         self.high = high
+        self.bounds = (low, high)
+
+    def parse(self, raw: Any) -> int | None:
+        if type(raw) is int and self.low <= raw <= self.high:
+            return raw
+        return super().parse(raw)
 
     def coerce(self, value: Any) -> int:
         return to_int(value, self.low, self.high)
@@ -386,6 +458,12 @@ class IntType(ValueType[int]):
 
 class _Bool(ValueType[bool]):
     name = "bool"
+    kept = bool
+
+    def parse(self, raw: Any) -> bool | None:
+        if raw is True or raw is False:
+            return raw
+        return super().parse(raw)
 
     def coerce(self, value: Any) -> bool:
         if isinstance(value, bool):
@@ -403,6 +481,8 @@ class _Decimal(ValueType[Decimal]):
     name = "decimal"
 
     def parse(self, raw: Any) -> Decimal | None:
+        if type(raw) is str and raw:
+            return _wire_decimal(raw)
         if raw is None or raw == "":
             return None
         return to_decimal(raw)
@@ -430,6 +510,11 @@ class _Date(ValueType[dt.date]):
     name = "date"
 
     def parse(self, raw: Any) -> dt.date | None:
+        if type(raw) is str and _WIRE_DATE(raw) and raw != "0000-00-00":
+            try:
+                return dt.date.fromisoformat(raw)
+            except ValueError:
+                pass  # not a valid date: the general path says why
         if raw is None or raw == "" or raw == "0000-00-00":
             return None
         if not isinstance(raw, str):
@@ -452,6 +537,11 @@ class _EasternDateTime(ValueType[dt.datetime]):
     name = "datetime (US/Eastern)"
 
     def parse(self, raw: Any) -> dt.datetime | None:
+        if type(raw) is str and _WIRE_DATETIME(raw):
+            try:  # a naive US/Eastern wall time, as FreshBooks sends them
+                return dt.datetime.fromisoformat(raw).replace(tzinfo=EASTERN)
+            except ValueError:
+                pass
         if raw is None or raw == "":
             return None
         if not isinstance(raw, str):
@@ -473,6 +563,8 @@ class _Currency(_Str):
     name = "currency code"
 
     def parse(self, raw: Any) -> str | None:
+        if type(raw) is str and raw:
+            return _wire_currency(raw)
         return None if raw is None or raw == "" else to_currency(raw)
 
     def coerce(self, value: Any) -> str:
@@ -483,6 +575,16 @@ class _Money(ValueType[Money]):
     name = "Money"
 
     def parse(self, raw: Any) -> Money | None:
+        if type(raw) is dict:
+            amount = raw.get("amount")
+            code = raw.get("code")
+            if type(amount) is str and type(code) is str:
+                number = _plain_decimal(amount)
+                if number is not None:
+                    money = _new(Money)
+                    _set(money, "amount", number)
+                    _set(money, "code", _CODES.get(code) or _wire_currency(code))
+                    return money
         if raw is None:
             return None
         if not isinstance(raw, Mapping):
@@ -510,8 +612,13 @@ class EnumType(ValueType[Any]):
     def __init__(self, enum_cls: type[enum.IntEnum]) -> None:
         self.enum_cls = enum_cls
         self.name = enum_cls.__name__
+        self._members: dict[int, Any] = {int(m): m for m in enum_cls}
 
     def parse(self, raw: Any) -> Any:
+        if type(raw) is int:
+            member = self._members.get(raw)
+            if member is not None:
+                return member
         if raw is None:
             return None
         number = to_int(raw)
@@ -540,11 +647,15 @@ class EnumType(ValueType[Any]):
 class ChoiceType(ValueType[str]):
     """A string restricted to a documented set of values."""
 
+    kept = str
+
     def __init__(self, choices: tuple[str, ...], name: str) -> None:
         self.choices = choices
         self.name = name
 
     def parse(self, raw: Any) -> str | None:
+        if type(raw) is str:
+            return raw  # the server may know values we do not
         if raw is None:
             return None
         if not isinstance(raw, str):

@@ -322,3 +322,32 @@ def test_batch_plans_only_rows_the_whole_query_matches(wsb, tmp_path):
         assert result.done + result.unchanged == len(expected)
         changed = {i for i, inv in wsb.invoices.items() if inv["po_number"] == "PO-B"}
         assert changed == expected
+
+
+def test_a_batch_reads_and_verifies_every_page_before_its_edit_sees_an_object(wsb, tmp_path):
+    """The edit never runs when a later page shows that the server ignored a filter."""
+    from freshbooks_orm import FilterNotAppliedError
+
+    with Sandbox(invoices=260, seed=9) as big, big.client(retry=FAST) as c:
+        listed = list(Invoice.objects.using(c))
+        # a filter that the first page happens to satisfy and a later page does not
+        newest_first = [r.id for r in listed]  # page 1 holds the first 100 of these
+        big.ignore_filters = {"invoiceids"}
+        seen = []
+        qs = Invoice.objects.using(c).filter(id__in=newest_first[:120])
+        with pytest.raises(FilterNotAppliedError):
+            qs.apply(seen.append, dry_run=True)
+        assert seen == []  # page 1 passed its checks, but page 2 did not: no object was edited
+
+
+def test_the_journal_records_the_whole_query(wsb, tmp_path):
+    from freshbooks_orm.journal import Journal
+
+    with wsb.client(retry=FAST) as c:
+        qs = Invoice.objects.using(c).filter(amount__gt=10).exclude(v3_status="draft")
+        journal = Journal(tmp_path / "j.sqlite3")
+        result = qs.update(po_number="PO-J", journal=journal, progress=False)
+        run = journal.run(result.run_id)
+        assert run.filter["params"] == [["search[total_min]", "10"]]
+        assert run.filter["where"] == "amount__gt=10 AND NOT v3_status__exact='draft'"
+        journal.close()

@@ -77,7 +77,8 @@ class Sandbox:
     * ``ignore_filters`` -- wire filter names the server silently drops, as the live API drops
       keys it does not know (so a list answers *more* rows than asked for).  Names are the
       wire names: ``"statusid"`` for ``search[statusid]``, ``"paid"`` for ``search[paid]`` and
-      a top-level ``paid``, ``"customerids"`` for ``search[customerids][]``.  Pass it to the
+      a top-level ``paid``, ``"customerids"`` for ``search[customerids][]``; a plain name applies
+      to every resource, ``"payments.customerid"`` to one resource only.  Pass it to the
       constructor (``Sandbox(ignore_filters={"statusid"})``), assign a new set on a running
       sandbox (``sb.ignore_filters = {"paid"}``; ``set()`` honours every filter again), or
       add names with ``sb.ignore_filter("statusid", ...)`` / drop them with

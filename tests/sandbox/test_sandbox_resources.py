@@ -754,3 +754,33 @@ def test_percent_encoded_brackets_are_the_same_filter(rsb: Sandbox) -> None:
     )
     assert result(plain) == result(encoded)
     assert result(plain)["total"] < len(rsb.invoices)
+
+
+def test_a_deleted_client_gets_no_new_invoices(wsb: Sandbox, whttp: requests.Session) -> None:
+    cid = max(wsb.objects("clients"))
+    body = {"invoice": {"customerid": cid, "create_date": "2025-01-01"}}
+    assert whttp.post(url(wsb, "invoices/invoices"), json=body).status_code == 200
+    whttp.put(url(wsb, "users/clients", cid), json={"client": {"vis_state": 1}})
+    r = whttp.post(url(wsb, "invoices/invoices"), json=body)
+    assert r.status_code == 422 and (error_of(r)["errno"], error_of(r)["field"]) == (
+        1011,
+        "customerid",
+    )
+    whttp.put(url(wsb, "users/clients", cid), json={"client": {"vis_state": 0}})  # restored
+    assert whttp.post(url(wsb, "invoices/invoices"), json=body).status_code == 200
+
+
+def test_qualified_ignore_filter_names_apply_to_one_resource(
+    wsb: Sandbox, whttp: requests.Session
+) -> None:
+    pay = next(iter(wsb.objects("payments").values()))
+    cid = str(pay["clientid"])
+    narrowed_pay = list_all(whttp, wsb, "payments/payments", [("search[customerid]", cid)])
+    narrowed_inv = list_all(whttp, wsb, "invoices/invoices", [("search[customerid]", cid)])
+    wsb.ignore_filter("payments.customerid")
+    assert len(list_all(whttp, wsb, "payments/payments", [("search[customerid]", cid)])) > len(
+        narrowed_pay
+    )
+    assert list_all(whttp, wsb, "invoices/invoices", [("search[customerid]", cid)]) == narrowed_inv
+    with pytest.raises(ValueError, match="unknown filter"):
+        wsb.ignore_filter("payments.statusid")

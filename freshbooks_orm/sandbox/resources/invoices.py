@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
+from ..errors import StoreError
 from ..model import money, parse_date, recompute_lines
 from .base import (
     Filter,
@@ -309,6 +310,11 @@ def _prepare(store: Store, inv: Obj, data: Any, creating: bool) -> None:
         STATUS_BY_V3["draft"].apply(inv, "draft")
     if "customerid" in data:
         client = store.customers.get(inv["customerid"])
+        if client is not None and client.get("vis_state") == 1:
+            # "deleting a client ... blocks new invoices to it" [doc]; errno 1011 = deleted
+            raise StoreError(
+                422, 1011, "customerid", "The client is deleted.", inv["customerid"], "invoice"
+            )
         if client is not None:
             for ckey, ikey in CLIENT_COPY:
                 if ikey not in data and ckey in client:

@@ -316,6 +316,9 @@ class Model:
     """Behaviour shared by every resource; resources themselves are declarations.
 
     Everything about a model class is in ``Model._meta`` (see ``freshbooks_orm.options``).
+    Each resource class also has ``objects`` (a fresh ``QuerySet`` on every access),
+    ``DoesNotExist`` (a ``NotFound``, raised by ``get()`` and by a 404 on the object) and
+    ``MultipleObjectsReturned`` (raised by ``get()`` when several objects match).
     """
 
     _meta: ClassVar[Options]
@@ -364,6 +367,7 @@ class Model:
 
     @property
     def pk(self) -> Any:
+        """The primary key (``id`` for most resources; ``_meta.pk`` names the attribute)."""
         return getattr(self, self._meta.pk)
 
     def __eq__(self, other: object) -> bool:
@@ -466,6 +470,7 @@ class Model:
 
     @property
     def is_dirty(self) -> bool:
+        """Whether ``save()`` would send anything (some field or nested list changed)."""
         return bool(self.dirty_fields)
 
     def to_payload(self, names: Iterable[str] | None = None) -> dict[str, Any]:

@@ -23,20 +23,14 @@ from freshbooks_orm import (
     UnknownFilterError,
 )
 from freshbooks_orm.lookups import Cond, field_kind, lookups_for, matches
-from freshbooks_orm.model import Model
 from freshbooks_orm.planner import carried_key, meanings, pushable
 
 
 def resources():
-    import freshbooks_orm  # noqa: F401  (imports every declared resource)
+    """Every registered resource (the registry is filled as each resource is declared)."""
+    from freshbooks_orm import registry
 
-    found, pending = [], [Model]
-    while pending:
-        cls = pending.pop()
-        pending.extend(cls.__subclasses__())
-        if cls._resource is not None and cls not in found:
-            found.append(cls)
-    return sorted(found, key=lambda c: c.__name__)
+    return sorted(registry.models(), key=lambda c: c.__name__)
 
 
 def split(qs):

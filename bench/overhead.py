@@ -24,6 +24,7 @@ from .remote import RemoteSandbox
 
 TITLE = "Overheads: per request, and at import"
 BARE = "requests.Session().get(url) + json.loads"
+BARE_NO_ENV = "the same, trust_env=False (no environment reads)"
 OURS = 'freshbooks_orm client.request("GET", path)'
 #: Modules only some paths need; a plain import must not load them.
 LAZY = ("oauthlib", "tqdm", "freshbooks_orm.sandbox", "dateutil.parser", "freshbooks_orm.cli")
@@ -60,6 +61,8 @@ def run(cfg: Config) -> Section:
         path = f"/accounting/account/{sb.account_id}/invoices/invoices/{invoice_id}"
         url = sb.url + path
         session = requests.Session()
+        no_env = requests.Session()
+        no_env.trust_env = False
         headers = {"Authorization": f"Bearer {sb.access_token}"}
         m = cfg.requests_m
 
@@ -68,15 +71,25 @@ def run(cfg: Config) -> Section:
                 json.loads(session.get(url, headers=headers).content)
             return m
 
+        def bare_no_env() -> int:
+            for _ in range(m):
+                json.loads(no_env.get(url, headers=headers).content)
+            return m
+
         def ours() -> int:
             for _ in range(m):
                 client.request("GET", path)
             return m
 
-        contenders: dict[str, Callable[[], Any]] = {BARE: bare, OURS: ours}
+        contenders: dict[str, Callable[[], Any]] = {
+            BARE: bare,
+            BARE_NO_ENV: bare_no_env,
+            OURS: ours,
+        }
         t = time_interleaved(contenders, reps=cfg.requests_reps)
         client.close()
         session.close()
+        no_env.close()
     for name, timing in t.items():
         rows.append(
             [
@@ -122,6 +135,8 @@ def run(cfg: Config) -> Section:
         t[OURS],
         t[BARE],
         1.05,
+        note=f"Against a bare session that does not read the environment either: "
+        f"{ratio(t[OURS].cpu_median, t[BARE_NO_ENV].cpu_median):.3f}x.",
     )
     targets = [
         per_request,

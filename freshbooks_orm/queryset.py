@@ -35,6 +35,7 @@ from __future__ import annotations
 import collections
 import copy
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
@@ -478,26 +479,9 @@ class QuerySet(Generic[M]):
                 rows, total, _pages = self._fetch(client, number, per_page)
                 yield rows, total
             return
-        # Fetch ahead in a pool once the page count is known; yield strictly in order.
-        with ThreadPoolExecutor(max_workers=prefetch) as pool:
-            pending: collections.deque[Future[tuple[list[M], int | None, int | None]]] = (
-                collections.deque()
-            )
-            numbers = iter(page_numbers)
-            try:
-                for number in numbers:
-                    pending.append(pool.submit(self._fetch, client, number, per_page))
-                    if len(pending) >= prefetch:
-                        break
-                while pending:
-                    rows, total, _pages = pending.popleft().result()
-                    next_number = next(numbers, None)
-                    if next_number is not None:
-                        pending.append(pool.submit(self._fetch, client, next_number, per_page))
-                    yield rows, total
-            finally:
-                for future in pending:
-                    future.cancel()
+        yield from _window(
+            lambda number: self._fetch(client, number, per_page), page_numbers, prefetch
+        )
 
     def _objects(self, prefetch: int = 0, stats: PageStats | None = None) -> Iterator[M]:
         for page in self._pages(prefetch=prefetch, stats=stats):
@@ -1105,3 +1089,64 @@ def _check_pk(pk: Any) -> int | str:
             f"a primary key is a positive integer, got {short_repr(pk)}"
         ) from None
     return number
+
+
+def _window(
+    fetch: Callable[[int], tuple[list[Any], int | None, int | None]],
+    page_numbers: Iterable[int],
+    prefetch: int,
+) -> Iterator[tuple[list[Any], int | None]]:
+    """Fetch ``page_numbers`` with ``prefetch`` requests in flight at all times; yield the pages
+    strictly in order.
+
+    A slot is refilled the moment any request finishes, not when the oldest page is consumed,
+    so the N workers stay busy while an earlier, slower page is awaited.  At most ``2 * N``
+    pages are fetched and not yet consumed (memory stays bounded when the consumer is slower
+    than the link).  Only the given page numbers are asked for: the caller starts this once the
+    first page has told how many pages there are, so no request goes past the last page.  A
+    failed page stops new requests; its error is raised when its turn comes.
+    """
+    lock = threading.RLock()
+    numbers = iter(page_numbers)
+    order: collections.deque[Future[tuple[list[Any], int | None, int | None]]] = collections.deque()
+    state = {"in_flight": 0, "stop": False}
+    limit = 2 * prefetch
+
+    with ThreadPoolExecutor(max_workers=prefetch) as pool:
+
+        def done(future: Future[Any]) -> None:
+            with lock:
+                state["in_flight"] -= 1
+                if future.cancelled() or future.exception() is not None:
+                    state["stop"] = True
+                refill()
+
+        def refill() -> None:  # with the lock held
+            while not state["stop"] and state["in_flight"] < prefetch and len(order) < limit:
+                number = next(numbers, None)
+                if number is None:
+                    state["stop"] = True
+                    return
+                future = pool.submit(fetch, number)
+                state["in_flight"] += 1
+                order.append(future)
+                future.add_done_callback(done)
+
+        try:
+            with lock:
+                refill()
+            while True:
+                with lock:
+                    if not order:
+                        return
+                    future = order[0]  # stays in the window until consumed
+                rows, total, _pages = future.result()
+                with lock:
+                    order.popleft()
+                    refill()  # a consumed page frees room in the window
+                yield rows, total
+        finally:
+            with lock:
+                state["stop"] = True
+                for future in order:
+                    future.cancel()

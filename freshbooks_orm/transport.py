@@ -53,6 +53,7 @@ import attrs
 import requests
 import requests.adapters
 import requests.auth
+import requests.utils
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from ._version import __version__
@@ -293,6 +294,12 @@ class Client:
         self.retry = retry or RetryPolicy(max_retries=max_retries)
         self._own_session = session is None
         self.session = session or _pooled_session()
+        # requests reads the environment (proxy variables, NO_PROXY, CA bundle variables) on
+        # every request of a session that trusts it; a session of our own reads it once per
+        # host instead (on the first request), and gets the same settings passed explicitly.
+        self._environment: dict[str, tuple[dict[str, str], str | None]] = {}
+        if self._own_session:
+            self.session.trust_env = False
         self.user_agent = user_agent or f"freshbooks_orm/{__version__} (+requests)"
         self._gate = _Gate()
         self._account_lock = threading.Lock()
@@ -547,6 +554,7 @@ class Client:
             headers = {"User-Agent": self.user_agent, "Accept": "application/json"}
             if content_type is not None:
                 headers["Content-Type"] = content_type
+            proxies, verify = self._environment_for(url)
             started = time.monotonic()
             failure: Exception | None = None
             try:
@@ -558,6 +566,8 @@ class Client:
                     headers=headers,
                     auth=auth,
                     timeout=self.timeout,
+                    proxies=proxies,
+                    verify=verify,
                 )
             except requests.RequestException as exc:
                 failure = exc
@@ -640,6 +650,21 @@ class Client:
             method=method,
             path=display_path,
         )
+
+    def _environment_for(self, url: str) -> tuple[dict[str, str] | None, str | None]:
+        """The proxies and CA bundle the environment gives ``url``'s host, read once per host
+        (what a default requests session reads on every request); nothing for a session the
+        caller passed in, which keeps its own ``trust_env`` behaviour."""
+        if not self._own_session:
+            return None, None
+        scheme, _, rest = url.partition("://")
+        key = f"{scheme}://{rest.split('/', 1)[0]}"
+        settings = self._environment.get(key)
+        if settings is None:
+            proxies = dict(requests.utils.get_environ_proxies(url))  # honours NO_PROXY
+            bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+            settings = self._environment.setdefault(key, (proxies, bundle or None))
+        return settings[0] or None, settings[1]
 
     def _pause(self, delay: float, retry_number: int, reason: str) -> None:
         log.debug(

@@ -52,9 +52,9 @@ class Aggregate:
         """Refuse a field the model does not declare (before any request)."""
         if self.field == "*" and isinstance(self, Count):
             return
-        name = model._pk_name if self.field == "pk" else self.field
-        if name not in model._fields:
-            plain = sorted(model._fields)
+        name = model._meta.pk if self.field == "pk" else self.field
+        if name not in model._meta.fields:
+            plain = sorted(model._meta.fields)
             hint = closest(name, plain)
             did_you_mean = f" Did you mean {hint!r}?" if hint else ""
             raise UnknownFieldError(

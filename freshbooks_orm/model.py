@@ -322,10 +322,6 @@ class Model:
     """
 
     _meta: ClassVar[Options]
-    # Deprecated aliases of ``_meta`` attributes, kept for code written against 0.1.
-    _resource: ClassVar[ResourceSpec | None] = None
-    _fields: ClassVar[dict[str, FieldSpec]] = {}
-    _pk_name: ClassVar[str] = "id"
     DoesNotExist: ClassVar[type[NotFound]] = NotFound
     MultipleObjectsReturned: ClassVar[type[_MultipleObjectsReturned]] = _MultipleObjectsReturned
     objects: ClassVar[_Objects] = _Objects()
@@ -504,9 +500,6 @@ class Model:
             if value is not None or name in touched:
                 out[spec.wire] = spec.type.to_wire(value)
         return out
-
-    def _line_payload(self) -> dict[str, Any]:  # the 0.1 name, kept for compatibility
-        return self.to_nested_payload()
 
     def to_dict(self) -> dict[str, Any]:
         """Every declared field in wire form (nested lists only when loaded), for display."""
@@ -801,9 +794,6 @@ def resource(
             repr_fields=repr_fields,
             list_columns=columns,
         )
-        cls._fields = fields
-        cls._resource = spec
-        cls._pk_name = pk
         _guard_attributes(cls)
         _guard_init(cls)
         qualname = cls.__qualname__

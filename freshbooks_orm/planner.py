@@ -68,11 +68,11 @@ __all__ = ["Meaning", "Plan", "ServerFilter", "meanings", "plan", "resolve"]
 
 
 def _fields(model: type[Model]) -> Mapping[str, Any]:
-    return model._fields
+    return model._meta.fields
 
 
 def _pk(model: type[Model]) -> str:
-    return model._pk_name
+    return model._meta.pk
 
 
 @attrs.frozen
@@ -101,9 +101,9 @@ def parse_key(model: type[Model], key: str, spec_name: str) -> Path | None:
         item_cls = type_.list_cls.line_cls
         if not rest:
             return None
-        item_spec = item_cls._fields.get(rest[0])
+        item_spec = item_cls._meta.fields.get(rest[0])
         if item_spec is None:
-            unknown(f"{spec_name}.{name} items have no field", rest[0], item_cls._fields, "")
+            unknown(f"{spec_name}.{name} items have no field", rest[0], item_cls._meta.fields, "")
         item_field, type_, rest = rest[0], item_spec.type, rest[1:]
         kind = field_kind(type_)
     transform = None
@@ -429,7 +429,7 @@ class Plan:
         A filter is checked on a row only when the row carries the filter's field; text is
         compared case-insensitively (the API's case rules are not documented).
         """
-        raw = obj.__dict__["_raw"]
+        raw = obj._meta.wire_data(obj)
         for server in self.server:
             check = server.check
             if check is None or not _carried(check, raw):

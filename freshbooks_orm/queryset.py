@@ -176,7 +176,7 @@ class QuerySet(Generic[M]):
         return self._chain(_where=and_of([self._where, self._resolve(~Q(*args, **kwargs))]))
 
     def _resolve(self, q: Q) -> Node:
-        spec = self.model._resource
+        spec = self.model._meta.resource
         assert spec is not None
         return resolve(self.model, spec, q)
 
@@ -186,7 +186,7 @@ class QuerySet(Generic[M]):
 
     def include(self, *names: str) -> QuerySet[M]:
         """Return a new queryset that asks for sub-objects (``include[]=lines``)."""
-        spec = self.model._resource
+        spec = self.model._meta.resource
         assert spec is not None
         Query(spec).with_includes(*names)  # validates the names
         return self._chain(_includes=tuple(dict.fromkeys((*self._includes, *names))))
@@ -250,11 +250,11 @@ class QuerySet(Generic[M]):
         return self._chain(_fields_mode=("list", self._field_names(fields), flat, named))
 
     def _field_names(self, fields: Iterable[str]) -> tuple[str, ...]:
-        declared = self.model._fields
+        declared = self.model._meta.fields
         plain = [n for n, f in declared.items() if not _is_list(f)]
         out = []
         for name in fields:
-            real = self.model._pk_name if name == "pk" else name
+            real = self.model._meta.pk if name == "pk" else name
             if real not in declared:
                 hint = closest(real, plain)
                 did_you_mean = f" Did you mean {hint!r}?" if hint else ""
@@ -289,7 +289,7 @@ class QuerySet(Generic[M]):
 
     def _get_plan(self) -> Plan:
         if self._plan_cache is None:
-            spec = self.model._resource
+            spec = self.model._meta.resource
             assert spec is not None
             self._plan_cache = plan(
                 self.model,
@@ -311,10 +311,8 @@ class QuerySet(Generic[M]):
         """The client this queryset talks through: the one given to ``using()``, or the default."""
         return self._client or default_client()
 
-    _get_client = get_client  # the 0.1 name
-
     def _first_window(self) -> tuple[int, int]:
-        max_per_page = self.model._resource.max_per_page  # type: ignore[union-attr]
+        max_per_page = self.model._meta.resource.max_per_page  # type: ignore[union-attr]
         if self._high is not None and self._get_plan().exact:
             window = page_window(self._low, self._high, max_per_page)
             if window is not None:
@@ -326,7 +324,7 @@ class QuerySet(Generic[M]):
     @property
     def url(self) -> str:
         """The exact URL evaluating this queryset sends first (no I/O)."""
-        client = self._get_client()
+        client = self.get_client()
         page, per_page = self._first_window()
         the_plan = self._get_plan()
         return client.url(
@@ -386,7 +384,7 @@ class QuerySet(Generic[M]):
             yield from self._local_pages(prefetch, stats)
             return
         seen: set[Any] = set()
-        client = self._get_client()
+        client = self.get_client()
         low, high = self._low, self._high
         page, per_page = self._first_window()
         rows, total, pages = self._fetch(client, page, per_page)
@@ -422,7 +420,7 @@ class QuerySet(Generic[M]):
     def _matching_pages(self, prefetch: int, stats: PageStats) -> Iterator[list[M]]:
         """Every page the server filters match, verified, each object once, residual applied."""
         the_plan = self._get_plan()
-        client = self._get_client()
+        client = self.get_client()
         per_page = the_plan.spec.max_per_page
         residual = the_plan.residual
         seen: set[Any] = set()
@@ -607,7 +605,7 @@ class QuerySet(Generic[M]):
         if the_plan.empty:
             return [], 0, False
         if not self._low and self._high is None and the_plan.exact:
-            client = self._get_client()
+            client = self.get_client()
             rows, total, _pages = self._fetch(client, 1, limit)  # verified
             more = total > limit if total is not None else len(rows) >= limit
             return rows[:limit], total, more
@@ -628,7 +626,7 @@ class QuerySet(Generic[M]):
             return 0
         if not the_plan.exact:
             return sum(len(page) for page in self._pages())
-        client = self._get_client()
+        client = self.get_client()
         _rows, total, _pages = self._fetch(client, 1, the_plan.spec.max_per_page, need_total=True)
         assert total is not None  # need_total: an answer without one raised
         high = total if self._high is None else min(total, self._high)
@@ -664,7 +662,7 @@ class QuerySet(Generic[M]):
         the_plan = self._get_plan()
         if the_plan.exact and not the_plan.order:
             # the server's own order: the last row is row total-1; its page needs the total
-            client = self._get_client()
+            client = self.get_client()
             per_page = the_plan.spec.max_per_page
             if the_plan.empty:
                 return None
@@ -706,7 +704,7 @@ class QuerySet(Generic[M]):
         ids = list(dict.fromkeys(id_list))
         out: dict[Any, Any] = {}
         name = _real(self.model, field_name)
-        max_per_page = self.model._resource.max_per_page  # type: ignore[union-attr]
+        max_per_page = self.model._meta.resource.max_per_page  # type: ignore[union-attr]
         for start in range(0, len(ids), max_per_page):
             chunk = ids[start : start + max_per_page]
             for obj in self.filter(**{f"{field_name}__in": chunk})._objects():
@@ -735,7 +733,7 @@ class QuerySet(Generic[M]):
         if the_plan.empty:
             raise self.model.DoesNotExist(f"no {name} matches {described!r}")
         if the_plan.exact:
-            client = self._get_client()
+            client = self.get_client()
             rows, total, _pages = self._fetch(client, 1, 2)
             found = len(rows) if total is None or total <= 1 else total
         else:
@@ -759,9 +757,9 @@ class QuerySet(Generic[M]):
         plain = isinstance(self._where, And) and not self._where.children
         if not plain or self._fields_mode is not None:  # honour the narrowing
             return self.filter(pk=_check_pk(pk))._get_one({"pk": pk})
-        spec = self.model._resource
+        spec = self.model._meta.resource
         assert spec is not None
-        client = self._get_client()
+        client = self.get_client()
         try:
             row = client.request(
                 "GET",
@@ -824,7 +822,7 @@ class QuerySet(Generic[M]):
         return self._chain(_fields_mode=None) if self._fields_mode is not None else self
 
     def _create_for(self, lookup: dict[str, Any], defaults: dict[str, Any] | None) -> M:
-        fields = self.model._fields
+        fields = self.model._meta.fields
         params = {k: v for k, v in lookup.items() if "__" not in k and k in fields}
         params.update(_resolved(defaults))
         try:
@@ -911,7 +909,7 @@ def _not_applied(
     spec = the_plan.spec
     row_id = obj.pk
     parameter = server.parameter()
-    shown = obj.__dict__["_raw"].get(wire) if wire else None
+    shown = obj._meta.wire_data(obj).get(wire) if wire else None
     if isinstance(shown, list):
         shown = f"{len(shown)} item(s)"
     return FilterNotAppliedError(
@@ -1076,7 +1074,7 @@ def _is_list(fspec: Any) -> bool:
 
 
 def _real(model: Any, name: str) -> str:
-    return str(model._pk_name) if name == "pk" else name
+    return str(model._meta.pk) if name == "pk" else name
 
 
 def _resolved(defaults: dict[str, Any] | None) -> dict[str, Any]:

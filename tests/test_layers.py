@@ -190,3 +190,17 @@ def test_the_package_imports_in_a_fresh_interpreter():
     code = "import freshbooks_orm, freshbooks_orm.registry as r; print(len(r.names()))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert int(out.stdout) >= 1
+
+
+def test_no_module_reaches_into_a_model_s_private_state():
+    """Other modules read a model through ``_meta`` (and a queryset through its public
+    properties), never through the private names of version 0.1."""
+    owners = {f"{NAME}.model", f"{NAME}.options", f"{NAME}.fields", f"{NAME}.queryset"}
+    private = ("'_raw'", "._fields", "._pk_name", "._resource", "_line_payload", "._low",
+               "._high", "_get_client")  # fmt: skip
+    for module, path in MODULES.items():
+        if module in owners or module.startswith(f"{NAME}.sandbox"):
+            continue
+        code = _code_without_docstrings(path)
+        for name in private:
+            assert name not in code, f"{module} uses {name}"

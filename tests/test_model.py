@@ -138,7 +138,7 @@ def test_hydration_parses_nothing_until_asked():
 
 
 def test_every_field_has_a_kind_from_the_reference():
-    kinds = {name: spec.kind for name, spec in Invoice._fields.items()}
+    kinds = {name: spec.kind for name, spec in Invoice._meta.fields.items()}
     assert kinds["amount"] is FieldKind.COMPUTED
     assert kinds["due_date"] is FieldKind.COMPUTED
     assert kinds["status"] is FieldKind.CREATE_ONLY
@@ -146,7 +146,7 @@ def test_every_field_has_a_kind_from_the_reference():
     assert kinds["notes"] is FieldKind.WRITABLE
     assert kinds["lines"] is FieldKind.WRITABLE
     assert kinds["vis_state"] is FieldKind.STATE
-    line_kinds = {name: spec.kind for name, spec in InvoiceLine._fields.items()}
+    line_kinds = {name: spec.kind for name, spec in InvoiceLine._meta.fields.items()}
     assert {n for n, k in line_kinds.items() if k is FieldKind.COMPUTED} == {
         "lineid",
         "amount",

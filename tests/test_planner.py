@@ -293,7 +293,7 @@ def _lookup_value(kind, lookup, values):
 
 
 def _field_cases(model):
-    for name, fspec in model._fields.items():
+    for name, fspec in model._meta.fields.items():
         kind = field_kind(fspec.type)
         if kind in ("list", "value"):
             continue
@@ -321,7 +321,7 @@ CASES = [
 @pytest.mark.parametrize(("model", "name", "lookup"), CASES)
 def test_every_lookup_on_every_field_plans_soundly(model, name, lookup):
     """Server filters never exclude a matching row; an exact plan is the condition itself."""
-    fspec = model._fields[name]
+    fspec = model._meta.fields[name]
     kind = field_kind(fspec.type)
     values = _sample_values(kind, fspec.type)
     value = _lookup_value(kind, lookup, values)
@@ -344,24 +344,24 @@ def test_every_lookup_on_every_field_plans_soundly(model, name, lookup):
 
 @pytest.mark.parametrize("model", resources(), ids=lambda m: m.__name__)
 def test_every_documented_filter_has_a_meaning_or_is_reported_unverifiable(model):
-    spec = model._resource
+    spec = model._meta.resource
     table = meanings(model, spec)
     assert set(table) == set(spec.filters)
     for name, meaning in table.items():
         if meaning is None:
             continue
-        assert meaning.path.field in model._fields, name
+        assert meaning.path.field in model._meta.fields, name
     assert all(m.filter.name in spec.filters for m in pushable(model, spec))
 
 
 @pytest.mark.parametrize("model", resources(), ids=lambda m: m.__name__)
 def test_every_documented_filter_verifies_its_rows(model):
     """A row contradicting a filter's meaning fails its check; a row satisfying it passes."""
-    spec = model._resource
+    spec = model._meta.resource
     for name, meaning in meanings(model, spec).items():
         if meaning is None:
             continue
-        fspec = model._fields[meaning.path.field]
+        fspec = model._meta.fields[meaning.path.field]
         if meaning.path.item_field is not None:
             continue  # list filters: see the sandbox tests
         kind = field_kind(fspec.type)
@@ -400,7 +400,7 @@ def test_q_combines_like_django():
 
 def _declared_lookup_cases():
     for model in resources():
-        spec = model._resource
+        spec = model._meta.resource
         table = meanings(model, spec)
         for name, meaning in table.items():
             if meaning is None or not meaning.simple:
@@ -427,11 +427,11 @@ def test_each_filters_own_lookup_sends_exactly_that_filter(model, name, key, val
     plan = model.objects.filter(**{key: value})._get_plan()
     assert [s.name for s in plan.server] == [name] or (
         # several filters may mean the same (invoices' id/invoiceid); one of them is sent
-        len(plan.server) == 1 and meanings(model, model._resource)[plan.server[0].name].path
-        == meanings(model, model._resource)[name].path
+        len(plan.server) == 1 and meanings(model, model._meta.resource)[plan.server[0].name].path
+        == meanings(model, model._meta.resource)[name].path
     )
-    kind = field_kind(meanings(model, model._resource)[name].path.type)
+    kind = field_kind(meanings(model, model._meta.resource)[name].path.type)
     if kind not in ("str", "choice", "money"):
         assert plan.residual is None, plan.residual.describe()
-    expected = model._resource.filters[plan.server[0].name].pairs(plan.server[0].value)
+    expected = model._meta.resource.filters[plan.server[0].name].pairs(plan.server[0].value)
     assert tuple(plan.query.filter_params) == tuple(expected)

@@ -44,7 +44,7 @@ def honour_everything(sb):
 
 def served(model, sb):
     """Whether the sandbox serves ``model``'s list endpoint (it serves every resource now)."""
-    return model._resource.path.split("/")[0] in {p.split("/")[0] for p in SANDBOX_PATHS}
+    return model._meta.resource.path.split("/")[0] in {p.split("/")[0] for p in SANDBOX_PATHS}
 
 
 SANDBOX_PATHS = [
@@ -55,7 +55,7 @@ SANDBOX_PATHS = [
 
 
 def everything(model, client):
-    spec = model._resource
+    spec = model._meta.resource
     qs = model.objects.using(client)
     if "lines" in spec.includes:
         qs = qs.include("lines")
@@ -148,7 +148,7 @@ def _choose(meaning, rows):
 def filter_cases():
     out = []
     for model in resources():
-        for name in model._resource.filters:
+        for name in model._meta.resource.filters:
             out.append(pytest.param(model, name, id=f"{model.__name__}.{name}"))
     return out
 
@@ -157,7 +157,7 @@ def filter_cases():
 def test_every_documented_filter_is_verified_when_the_server_ignores_it(model, name, sb, client):
     if not served(model, sb):
         pytest.skip(f"the sandbox does not serve {model.__name__}")  # pragma: no cover
-    spec = model._resource
+    spec = model._meta.resource
     meaning = meanings(model, spec)[name]
     if meaning is None:
         check_unverifiable(model, name, sb, client)
@@ -178,7 +178,7 @@ def test_every_documented_filter_is_verified_when_the_server_ignores_it(model, n
         else:
             nulls = set()
     key = name
-    if name in model._fields and meaning.path.field == name and not meaning.has_fixed:
+    if name in model._meta.fields and meaning.path.field == name and not meaning.has_fixed:
         # a field of the filter's name: filter(name=...) is Django's exact match on the field;
         # the lookup that sends exactly this filter is the filter's own meaning
         lookup = "icontains" if meaning.path.lookup == "contains" else meaning.path.lookup
@@ -209,7 +209,7 @@ def check_unverifiable(model, name, sb, client):
     from freshbooks_orm import UnverifiableFilterError
     from freshbooks_orm.query import BoolFilter, InFilter, SearchBoolFilter
 
-    flt = model._resource.filters[name]
+    flt = model._meta.resource.filters[name]
     if isinstance(flt, (BoolFilter, SearchBoolFilter)):
         candidates = [True]
     elif isinstance(flt, InFilter):

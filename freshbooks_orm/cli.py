@@ -973,6 +973,27 @@ def run_demo(out: TextIO) -> int:
                 lambda: len(list(Invoice.objects.all())),
             )
 
+            def related() -> Any:
+                customer = first.customer
+                paid = [str(p.amount) for p in first.payments]
+                who = customer.organization if customer is not None else None
+                return f"{who}; payments: {', '.join(paid) or 'none'}"
+
+            step(
+                "Relations: the customer is one GET (then cached), the payments a queryset",
+                "inv.customer.organization\n[p.amount for p in inv.payments]",
+                related,
+            )
+            step(
+                "select_related: the customers of a whole page cost one extra request",
+                'for inv in sent.select_related("customer")[:4]:\n'
+                "    print(inv.invoice_number, inv.customer.organization)",
+                lambda: "\n".join(
+                    f"{inv.invoice_number} {inv.customer.organization if inv.customer else '-'}"
+                    for inv in qs.select_related("customer")[:4]
+                ),
+            )
+
             def edit_line() -> Any:
                 line = first.lines[0]
                 line.qty = (line.qty or 0) + 1

@@ -200,3 +200,15 @@ def test_estimate_customer(sb: Sandbox, client: Client) -> None:
     eid, stored = next(iter(sorted(sb.objects("estimates").items())))
     estimate = Estimate.objects.using(client).get(eid)
     assert estimate.customer is not None and estimate.customer.pk == stored["customerid"]
+
+
+def test_a_relation_on_an_unconfirmed_filter_never_returns_every_row() -> None:
+    """``customer.estimates`` rides on ``search[customerid]``, which no source confirms for
+    estimates: if the server ignores it, the rows are checked and refused, never all returned."""
+    from freshbooks_orm import FilterNotAppliedError
+
+    ignored = ["estimates.customerid"]
+    with Sandbox(invoices=20, seed=2, ignore_filters=ignored) as sb, sb.client(retry=FAST) as c:
+        customer = Customer.objects.using(c).get(a_customer(sb))
+        with pytest.raises(FilterNotAppliedError, match="customerid"):
+            list(customer.estimates)

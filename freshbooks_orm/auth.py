@@ -33,7 +33,6 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import requests
-from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
 
 from .errors import (
     AuthenticationError,
@@ -161,6 +160,8 @@ def exchange_code(
     """
     code = clean_secret(code, "authorization code") or ""
     client_secret = clean_secret(client_secret, "client secret") or ""
+    from oauthlib.oauth2 import WebApplicationClient  # only some paths need it
+
     body = WebApplicationClient(client_id).prepare_request_body(
         code=code,
         redirect_uri=redirect_uri,
@@ -225,6 +226,8 @@ def token_from_response(
             method="POST",
             path=TOKEN_PATH,
         )
+    from oauthlib.oauth2 import OAuth2Error, WebApplicationClient  # only some paths need it
+
     token: Mapping[str, Any] | None = None
     try:
         token = WebApplicationClient("").parse_request_body_response(response.text)
@@ -391,6 +394,8 @@ class TokenManager:
                     )
                 assert self.client_id and self._client_secret and self._refresh_token
                 spent = self._refresh_token
+                from oauthlib.oauth2 import WebApplicationClient  # only refreshing needs it
+
                 body = WebApplicationClient(self.client_id).prepare_refresh_body(
                     refresh_token=spent,
                     client_id=self.client_id,

@@ -256,13 +256,6 @@ def _wire_currency(raw: str) -> str:
     return code
 
 
-#: ``YYYY-MM-DD`` and ``YYYY-MM-DD HH:MM:SS`` (hours 00-23), as FreshBooks sends them.
-_WIRE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII).fullmatch
-_WIRE_DATETIME = re.compile(
-    r"\d{4}-\d{2}-\d{2} [01]\d:\d{2}:\d{2}|\d{4}-\d{2}-\d{2} 2[0-3]:\d{2}:\d{2}", re.ASCII
-).fullmatch
-
-
 @attrs.frozen
 class Money:
     """An amount of one currency. Amounts are ``Decimal``, never float.
@@ -510,7 +503,15 @@ class _Date(ValueType[dt.date]):
     name = "date"
 
     def parse(self, raw: Any) -> dt.date | None:
-        if type(raw) is str and _WIRE_DATE(raw) and raw != "0000-00-00":
+        # YYYY-MM-DD: fromisoformat checks the digits (ASCII only) and the calendar
+        if (
+            type(raw) is str
+            and len(raw) == 10
+            and raw[4] == "-"
+            and raw[7] == "-"
+            and raw.isascii()
+            and raw != "0000-00-00"
+        ):
             try:
                 return dt.date.fromisoformat(raw)
             except ValueError:
@@ -537,7 +538,17 @@ class _EasternDateTime(ValueType[dt.datetime]):
     name = "datetime (US/Eastern)"
 
     def parse(self, raw: Any) -> dt.datetime | None:
-        if type(raw) is str and _WIRE_DATETIME(raw):
+        # YYYY-MM-DD HH:MM:SS: fromisoformat checks the digits (ASCII only) and the ranges
+        if (
+            type(raw) is str
+            and len(raw) == 19
+            and raw[10] == " "
+            and raw[4] == "-"
+            and raw[7] == "-"
+            and raw[13] == ":"
+            and raw[16] == ":"
+            and raw.isascii()
+        ):
             try:  # a naive US/Eastern wall time, as FreshBooks sends them
                 return dt.datetime.fromisoformat(raw).replace(tzinfo=EASTERN)
             except ValueError:
@@ -578,13 +589,24 @@ class _Money(ValueType[Money]):
         if type(raw) is dict:
             amount = raw.get("amount")
             code = raw.get("code")
-            if type(amount) is str and type(code) is str:
-                number = _plain_decimal(amount)
-                if number is not None:
-                    money = _new(Money)
-                    _set(money, "amount", number)
-                    _set(money, "code", _CODES.get(code) or _wire_currency(code))
-                    return money
+            if type(amount) is str and type(code) is str and "e" not in amount:
+                # _plain_decimal(), inline: this is the hottest read of all
+                try:
+                    number = Decimal(amount)
+                except InvalidOperation:
+                    number = None
+                if (
+                    number is not None
+                    and number.is_finite()
+                    and number.adjusted() < 13
+                    and "E" not in amount
+                ):
+                    point = amount.find(".")
+                    if point < 0 or len(amount) - point <= MAX_DECIMAL_PLACES + 1:
+                        money = _new(Money)
+                        _set(money, "amount", number)
+                        _set(money, "code", _CODES.get(code) or _wire_currency(code))
+                        return money
         if raw is None:
             return None
         if not isinstance(raw, Mapping):

@@ -7,8 +7,6 @@ import datetime as dt
 import enum
 from typing import Any
 
-from dateutil import parser as date_parser
-
 from ..query import DateFilter, EqualsFilter, Filter, encode_enum
 from ..types import EnumType, ValueType
 
@@ -40,6 +38,8 @@ class _UtcDateTime(ValueType[dt.datetime]):
 
     def coerce(self, value: Any) -> dt.datetime:
         if isinstance(value, str):
+            from dateutil import parser as date_parser  # imported when first needed
+
             value = date_parser.parse(value)
         if not isinstance(value, dt.datetime):
             raise TypeError(f"expected a datetime, got {type(value).__name__}")

@@ -45,7 +45,6 @@ from .errors import (  # noqa: E402
     UsageError,
     ValidationError,
 )
-from .invoices import V3_STATUSES, Invoice, InvoiceLine, InvoiceStatus  # noqa: E402
 from .lookups import Q  # noqa: E402
 from .queryset import QuerySet  # noqa: E402
 from .resources.common import VisState  # noqa: E402
@@ -53,6 +52,7 @@ from .resources.credit_notes import CreditNote, CreditNoteLine  # noqa: E402
 from .resources.customers import Contact, Customer  # noqa: E402
 from .resources.estimates import Estimate, EstimateLine, EstimateStatus  # noqa: E402
 from .resources.expenses import Expense, ExpenseCategory, ExpenseStatus  # noqa: E402
+from .resources.invoices import V3_STATUSES, Invoice, InvoiceLine, InvoiceStatus  # noqa: E402
 from .resources.items import Item  # noqa: E402
 from .resources.payments import Payment  # noqa: E402
 from .resources.recurring_profiles import RecurringProfile, RecurringProfileLine  # noqa: E402

@@ -40,10 +40,10 @@ from . import batch, cli_auth, registry
 from ._version import __version__
 from .errors import FreshBooksError, known_secrets, redact
 from .errors import UsageError as LibraryUsageError
-from .invoices import Invoice
 from .journal import Journal, RunRecord
 from .model import Model
 from .query import BoolFilter, InFilter, SearchBoolFilter
+from .resources.invoices import Invoice
 from .transport import Client, configure
 from .types import Money
 

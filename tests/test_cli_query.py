@@ -7,7 +7,7 @@ import json
 import pytest
 
 from freshbooks_orm.cli import SANDBOX_INVOICES, main
-from freshbooks_orm.invoices import Invoice
+from freshbooks_orm.resources.invoices import Invoice
 from freshbooks_orm.sandbox import Sandbox
 
 

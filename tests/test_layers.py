@@ -153,7 +153,7 @@ def test_the_transport_does_not_import_the_package_face():
     [
         ("freshbooks_orm.query", "freshbooks_orm.model"),
         ("freshbooks_orm.queryset", "freshbooks_orm.model"),
-        ("freshbooks_orm.model", "freshbooks_orm.invoices"),
+        ("freshbooks_orm.model", "freshbooks_orm.resources.invoices"),
         ("freshbooks_orm.model", "freshbooks_orm.batch"),
         ("freshbooks_orm.transport", "freshbooks_orm.model"),
     ],

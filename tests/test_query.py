@@ -15,8 +15,8 @@ from freshbooks_orm import (
     UnknownFieldError,
     UnknownFilterError,
 )
-from freshbooks_orm.invoices import INVOICE_FILTERS, V3_STATUSES
 from freshbooks_orm.query import page_window
+from freshbooks_orm.resources.invoices import INVOICE_FILTERS, V3_STATUSES
 
 
 def params(qs):

@@ -27,9 +27,9 @@ from ..types import BOOL, CURRENCY, EASTERN_DATETIME, INT, STR
 from .common import ANY, UTC_DATETIME, VIS_STATE, VisState, updated_filters, vis_state_filter
 
 if TYPE_CHECKING:
-    from ..invoices import Invoice
     from .estimates import Estimate
     from .expenses import Expense
+    from .invoices import Invoice
     from .payments import Payment
 
 __all__ = ["CUSTOMER_SPEC", "Contact", "Customer"]

@@ -39,8 +39,8 @@ from ..types import (
 from .common import ANY, VIS_STATE, VisState, updated_filters, vis_state_filter
 
 if TYPE_CHECKING:
-    from ..invoices import Invoice
     from .customers import Customer
+    from .invoices import Invoice
 
 __all__ = [
     "EXPENSE_CATEGORY_SPEC",

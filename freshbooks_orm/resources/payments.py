@@ -34,8 +34,8 @@ from ..types import BOOL, DATE, EASTERN_DATETIME, INT, MONEY, STR, ChoiceType, M
 from .common import VIS_STATE, VisState, updated_filters, vis_state_filter
 
 if TYPE_CHECKING:
-    from ..invoices import Invoice
     from .customers import Customer
+    from .invoices import Invoice
 
 __all__ = ["PAYMENT_SPEC", "PAYMENT_TYPES", "Payment"]
 

@@ -18,8 +18,8 @@ from freshbooks_orm import (
     registry,
 )
 from freshbooks_orm.batch import undo
+from freshbooks_orm.batch.journal import Journal
 from freshbooks_orm.cli import build_parser, main
-from freshbooks_orm.journal import Journal
 from freshbooks_orm.sandbox import Sandbox
 
 MODELS = registry.models()

@@ -47,7 +47,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .errors import MIN_SECRET_LENGTH, known_secrets
+from ..errors import MIN_SECRET_LENGTH, known_secrets
 
 __all__ = [
     "ACCOUNT_PLACEHOLDER",

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .testing import (
+from . import (
     CANONICAL_API_URL,
     REPLAY_ACCOUNT_ID,
     REPLAY_TOKEN,
@@ -43,8 +43,8 @@ from .testing import (
 )
 
 if TYPE_CHECKING:
-    from .sandbox import Sandbox
-    from .transport import Client
+    from ..http.transport import Client
+    from ..sandbox import Sandbox
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -76,7 +76,7 @@ def freshbooks_sandbox(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Sandbox]:
     """A fresh embedded sandbox, stopped after the test (journal and tokens in a temp dir)."""
-    from .sandbox import Sandbox
+    from ..sandbox import Sandbox
 
     _isolate_user_files(monkeypatch, tmp_path_factory)
 
@@ -93,7 +93,7 @@ def freshbooks_client(
     freshbooks_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Client]:
     """A client of the sandbox, made the default and exported as FRESHBOOKS_* variables."""
-    from .transport import RetryPolicy, configure
+    from ..http.transport import RetryPolicy, configure
 
     sandbox = freshbooks_sandbox
     monkeypatch.setenv("FRESHBOOKS_ACCESS_TOKEN", sandbox.access_token)
@@ -141,8 +141,8 @@ def freshbooks_cassette_client(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Client]:
     """Real credentials when recording, placeholders when replaying; made the default client."""
-    from .errors import ConfigurationError
-    from .transport import Client, RetryPolicy, configure
+    from ..errors import ConfigurationError
+    from ..http.transport import Client, RetryPolicy, configure
 
     _isolate_user_files(monkeypatch, tmp_path_factory)
     if _record_mode(request) == "none":

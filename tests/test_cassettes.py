@@ -21,7 +21,13 @@ import yaml
 
 from freshbooks_orm import Client, Invoice
 from freshbooks_orm.sandbox import Sandbox
-from freshbooks_orm.testing import REDACTED, REPLAY_TOKEN, normalise_uri, vcr_config
+from freshbooks_orm.testing import (
+    REDACTED,
+    REPLAY_TOKEN,
+    normalise_uri,
+    replay_client,
+    vcr_config,
+)
 
 # Credentials of a client whose server quotes them back in bodies and headers.
 ACCESS = "echoed-access-token-0123456789"
@@ -94,14 +100,13 @@ def echo_server() -> Iterator[str]:
         thread.join()
 
 
-def test_cassette_of_a_server_that_echoes_secrets_holds_none(echo_server, tmp_path):
-    cassette = tmp_path / "echo.yaml"
+def record_echo_session(server: str, cassette: Path) -> None:
     recorder = vcr.VCR(**vcr_config(record_mode="all"))  # plain vcrpy: nothing to register
     with recorder.use_cassette(str(cassette)):
         client = Client(
             access_token=ACCESS,
             account_id=ACCOUNT,
-            base_url=echo_server,
+            base_url=server,
             client_id="app-id",
             client_secret=SECRET,
             refresh_token=REFRESH,
@@ -113,7 +118,7 @@ def test_cassette_of_a_server_that_echoes_secrets_holds_none(echo_server, tmp_pa
         inv.save()  # the PUT's answer quotes the new token and the body
         # A JSON token request, as FreshBooks' own SDK sends it: its ``code`` is a secret.
         requests.post(
-            echo_server + "/auth/oauth/token",
+            server + "/auth/oauth/token",
             json={
                 "grant_type": "authorization_code",
                 "code": CODE,
@@ -124,6 +129,11 @@ def test_cassette_of_a_server_that_echoes_secrets_holds_none(echo_server, tmp_pa
             timeout=10,
         ).raise_for_status()
         client.close()
+
+
+def test_cassette_of_a_server_that_echoes_secrets_holds_none(echo_server, tmp_path):
+    cassette = tmp_path / "echo.yaml"
+    record_echo_session(echo_server, cassette)
     text = cassette.read_text()
     data = yaml.safe_load(text)
     assert len(data["interactions"]) == 5  # 401, token refresh, GET, PUT, JSON token request
@@ -134,10 +144,23 @@ def test_cassette_of_a_server_that_echoes_secrets_holds_none(echo_server, tmp_pa
         "api.freshbooks.com"
     }
     json_token = json.loads(data["interactions"][-1]["request"]["body"])
-    assert json_token["code"] == REDACTED and json_token["client_id"] == "app-id"
+    assert json_token["code"] == REDACTED and json_token["client_id"] == "CLIENT_ID"
     echoed = data["interactions"][2]["response"]
     assert echoed["headers"]["X-Echo"] == [f"Bearer {REDACTED}"]
     assert "ACCOUNT_ID" in data["interactions"][2]["request"]["uri"]
+
+
+def test_a_recorded_401_and_refresh_replay_with_the_placeholder_client(echo_server, tmp_path):
+    cassette = tmp_path / "echo.yaml"
+    record_echo_session(echo_server, cassette)
+    # No server needed: every request below must come from the cassette (record_mode none).
+    with vcr.VCR(**vcr_config(record_mode="none")).use_cassette(str(cassette)) as played:
+        client = replay_client()
+        inv = Invoice.objects.using(client).get(7)  # the 401, the refresh, the GET
+        inv.notes = "changed"
+        inv.save()
+        assert client.tokens.access_token == REDACTED  # the replayed (scrubbed) token
+    assert played.play_count == 4
 
 
 def test_plain_vcr_replays_a_sandbox_recording_for_another_host_and_account(tmp_path):

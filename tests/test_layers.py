@@ -229,3 +229,16 @@ def test_no_module_reaches_into_a_model_s_private_state():
         code = _code_without_docstrings(path)
         for name in private:
             assert name not in code, f"{module} uses {name}"
+
+
+def test_every_relative_import_names_a_module_of_the_package():
+    """After the move to layer folders, ``from .transport import ...`` inside ``orm/`` would
+    silently look for ``orm/transport.py``: every relative import must name a real module."""
+    for module, path in MODULES.items():
+        is_package = path.name == "__init__.py"
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = module.split(".") if is_package else module.split(".")[:-1]
+                base = base[: len(base) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+                assert target in MODULES, f"{path}:{node.lineno} imports {target}"

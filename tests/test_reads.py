@@ -101,6 +101,20 @@ def test_iterator_lets_go_of_each_page_and_reads_stay_right() -> None:
         assert {inv.id: inv.amount for inv in listed} == {inv.id: inv.amount for inv in kept}
 
 
+def test_an_object_kept_from_a_loop_does_not_keep_its_page_mates() -> None:
+    with Sandbox(invoices=150, seed=12) as sb, sb.client() as client:
+        qs = Invoice.objects.using(client).all()
+        pages = set()
+        for inv in qs:
+            pages.add(id(inv.__dict__["_page"]))
+            assert inv.__dict__["_page"].dicts  # during the loop, reads are page-wide
+            inv.amount  # noqa: B018
+        assert len(pages) == 2
+        kept = qs[0]
+        assert kept.__dict__["_page"].dicts == []  # the loop is over: the page let go
+        assert kept.create_date == dt.date.fromisoformat(sb.invoices[kept.id]["create_date"])
+
+
 # --- the fast paths give exactly what the general path gives ------------------------------------
 
 decimals = st.one_of(

@@ -498,10 +498,7 @@ class QuerySet(Generic[M]):
         for page in self._pages(prefetch=prefetch, stats=stats):
             for obj in page:
                 yield shape(obj)
-            if page:  # streamed: nothing keeps the page, so let it be freed at once
-                page_of = page[0].__dict__.get("_page")
-                if page_of is not None:
-                    page_of.release()
+            _release_pages(page)  # streamed: nothing keeps the page, so let it go at once
 
     def _shaper(self) -> Callable[[M], Any]:
         mode = self._fields_mode
@@ -527,7 +524,7 @@ class QuerySet(Generic[M]):
     # --- evaluation ------------------------------------------------------------------------------
 
     def __iter__(self) -> Iterator[Any]:
-        return iter(self._fetch_all())
+        return _releasing(self._fetch_all())
 
     def __len__(self) -> int:
         return len(self._fetch_all())
@@ -1150,3 +1147,23 @@ def _window(
                 state["stop"] = True
                 for future in order:
                     future.cancel()
+
+
+def _release_pages(objs: list[Any]) -> None:
+    """Let the pages of ``objs`` go (see ``model._Page``): an object kept afterwards holds only
+    itself, and its fields not read yet are parsed alone."""
+    last = None
+    for obj in objs:
+        page = getattr(obj, "__dict__", {}).get("_page")
+        if page is not None and page is not last:
+            page.release()
+            last = page
+
+
+def _releasing(objs: list[Any]) -> Iterator[Any]:
+    """Iterate ``objs``; once the loop is over (or abandoned), release their pages, so that
+    objects kept from a loop do not keep their page mates alive."""
+    try:
+        yield from objs
+    finally:
+        _release_pages(objs)

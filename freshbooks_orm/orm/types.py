@@ -222,7 +222,6 @@ def to_currency(value: Any) -> str:
 
 _CODES: dict[str, str] = {}  # currency codes already checked, as sent -> as kept
 _new = object.__new__
-_set = object.__setattr__
 
 
 def _plain_decimal(raw: str) -> Decimal | None:
@@ -275,14 +274,6 @@ class Money:
 
     def __str__(self) -> str:
         return f"{self.amount} {self.code}"
-
-    @classmethod
-    def _checked(cls, amount: Decimal, code: str) -> Money:
-        """A Money from an amount and a code already converted and checked (no converters)."""
-        money = object.__new__(cls)
-        object.__setattr__(money, "amount", amount)
-        object.__setattr__(money, "code", code)
-        return money
 
     # --- arithmetic and ordering within one currency -------------------------------------------
     # Amounts stay Decimal: ``*`` and ``/`` take an int, a Decimal or a float (through ``repr``,
@@ -373,6 +364,11 @@ class Money:
         if isinstance(exponent, int) and exponent > -2:
             amount = amount.quantize(Decimal("0.01"))
         return {"amount": format(amount, "f"), "code": self.code}
+
+
+# Money's slots, set directly: a Money built from values already checked skips the converters.
+_set_amount = Money.__dict__["amount"].__set__
+_set_code = Money.__dict__["code"].__set__
 
 
 def _is_zero(value: object) -> bool:
@@ -604,8 +600,8 @@ class _Money(ValueType[Money]):
                     point = amount.find(".")
                     if point < 0 or len(amount) - point <= MAX_DECIMAL_PLACES + 1:
                         money = _new(Money)
-                        _set(money, "amount", number)
-                        _set(money, "code", _CODES.get(code) or _wire_currency(code))
+                        _set_amount(money, number)
+                        _set_code(money, _CODES.get(code) or _wire_currency(code))
                         return money
         if raw is None:
             return None

@@ -44,10 +44,13 @@ import os
 import re
 import threading
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..errors import MIN_SECRET_LENGTH, known_secrets
+
+if TYPE_CHECKING:
+    from ..http.transport import Client
 
 __all__ = [
     "ACCOUNT_PLACEHOLDER",
@@ -55,11 +58,13 @@ __all__ = [
     "REDACTED",
     "REPLAY_ACCOUNT_ID",
     "REPLAY_TOKEN",
+    "REPLAY_VARIABLES",
     "SECRET_KEYS",
     "Scrubber",
     "freshbooks_path_matcher",
     "normalise_path",
     "normalise_uri",
+    "replay_client",
     "scrub_request",
     "scrub_response",
     "vcr_config",
@@ -72,6 +77,20 @@ CANONICAL_API_URL = "https://api.freshbooks.com"
 #: The credentials ``freshbooks_cassette_client`` uses when replaying (never sent anywhere).
 REPLAY_TOKEN = "replayed-access-token"
 REPLAY_ACCOUNT_ID = "REPLAY"
+#: What a token request's ``client_id`` and ``redirect_uri`` are recorded as (they are not
+#: secret, but a replaying client has other ones, and the request body must match).
+CLIENT_ID_PLACEHOLDER = "CLIENT_ID"
+REDIRECT_URI_PLACEHOLDER = "https://example.invalid/callback"
+#: The variables ``replay_environment()`` sets, with the values a replaying client uses.
+REPLAY_VARIABLES = {
+    "FRESHBOOKS_ACCESS_TOKEN": REPLAY_TOKEN,
+    "FRESHBOOKS_ACCOUNT_ID": REPLAY_ACCOUNT_ID,
+    "FRESHBOOKS_API_URL": CANONICAL_API_URL,
+    "FRESHBOOKS_CLIENT_ID": CLIENT_ID_PLACEHOLDER,
+    "FRESHBOOKS_CLIENT_SECRET": "replayed-client-secret",
+    "FRESHBOOKS_REDIRECT_URI": REDIRECT_URI_PLACEHOLDER,
+    "FRESHBOOKS_REFRESH_TOKEN": "replayed-refresh-token",
+}
 SECRET_KEYS = frozenset({"access_token", "refresh_token", "client_secret", "id_token", "password"})
 #: Token requests also carry the one-time authorization ``code``.  Elsewhere ``code`` means a
 #: currency or postal code, so it is scrubbed from form bodies and from JSON bodies that are
@@ -84,6 +103,10 @@ SECRET_VARIABLES = (
     "FRESHBOOKS_REFRESH_TOKEN",
     "FRESHBOOKS_CLIENT_SECRET",
 )
+_TOKEN_REQUEST_PLACEHOLDERS = {
+    "client_id": CLIENT_ID_PLACEHOLDER,
+    "redirect_uri": REDIRECT_URI_PLACEHOLDER,
+}
 _ACCOUNT_IN_PATH = re.compile(r"(/accounting/account/)([^/?#]+)")
 _BEARER = re.compile(r"(?i)^\s*bearer\s+(\S+)")
 #: Paths that are FreshBooks API requests wherever they were sent (their host is normalised).
@@ -159,6 +182,13 @@ class Scrubber:
                 text = text.replace(secret, REDACTED)
         return normalise_path(text)
 
+    def _form_value(self, key: str, value: str, token_request: bool) -> str:
+        if key in FORM_SECRET_KEYS:
+            return REDACTED
+        if token_request and key in _TOKEN_REQUEST_PLACEHOLDERS:
+            return _TOKEN_REQUEST_PLACEHOLDERS[key]
+        return self.scrub_text(value)
+
     def _learn_json(self, value: Any) -> None:
         if isinstance(value, dict):
             token_request = "grant_type" in value
@@ -182,6 +212,8 @@ class Scrubber:
                     out[self.scrub_text(key)] = REDACTED
                 elif key in ACCOUNT_KEYS and isinstance(item, str):
                     out[key] = ACCOUNT_PLACEHOLDER
+                elif token_request and key in _TOKEN_REQUEST_PLACEHOLDERS:
+                    out[key] = _TOKEN_REQUEST_PLACEHOLDERS[key]
                 else:
                     out[self.scrub_text(key)] = self._scrub_json(item)
             return out
@@ -199,16 +231,11 @@ class Scrubber:
         try:
             parsed = json.loads(raw)
         except (ValueError, RecursionError):
-            parsed = None
             pairs = parse_qsl(raw, keep_blank_values=True)
             if pairs and "=" in raw and "\n" not in raw and " " not in raw:
                 self.learn(*(v for k, v in pairs if k in FORM_SECRET_KEYS))
-                scrubbed = urlencode(
-                    [
-                        (k, REDACTED if k in FORM_SECRET_KEYS else self.scrub_text(v))
-                        for k, v in pairs
-                    ]
-                )
+                token_request = any(k == "grant_type" for k, _ in pairs)
+                scrubbed = urlencode([(k, self._form_value(k, v, token_request)) for k, v in pairs])
             else:
                 scrubbed = self.scrub_text(raw)
         else:
@@ -282,6 +309,28 @@ def freshbooks_path_matcher(r1: Any, r2: Any) -> None:
     ``path`` matcher runs); it stays for configurations that name ``freshbooks_path``.
     """
     assert normalise_path(r1.path) == normalise_path(r2.path), f"{r1.path} != {r2.path}"
+
+
+def replay_client(**overrides: Any) -> Client:
+    """A client that replays any cassette recorded with ``vcr_config()``: placeholder
+    credentials (``REPLAY_VARIABLES``), refresh ones included, so a recorded 401 and token
+    refresh replay too; retries without waiting.  Keyword arguments override ``Client``'s."""
+    from ..http.transport import Client, RetryPolicy
+
+    env = REPLAY_VARIABLES
+    options: dict[str, Any] = {
+        "access_token": env["FRESHBOOKS_ACCESS_TOKEN"],
+        "account_id": env["FRESHBOOKS_ACCOUNT_ID"],
+        "base_url": env["FRESHBOOKS_API_URL"],
+        "client_id": env["FRESHBOOKS_CLIENT_ID"],
+        "client_secret": env["FRESHBOOKS_CLIENT_SECRET"],
+        "redirect_uri": env["FRESHBOOKS_REDIRECT_URI"],
+        "refresh_token": env["FRESHBOOKS_REFRESH_TOKEN"],
+        "token_saver": lambda token: None,  # a replayed token is a placeholder: nothing to keep
+        "retry": RetryPolicy(backoff=0.0, max_backoff=0.0, max_retry_after=0.0),
+    }
+    options.update(overrides)
+    return Client(**options)
 
 
 def vcr_config(

@@ -34,13 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import (
-    CANONICAL_API_URL,
-    REPLAY_ACCOUNT_ID,
-    REPLAY_TOKEN,
-    freshbooks_path_matcher,
-    vcr_config,
-)
+from . import REPLAY_VARIABLES, freshbooks_path_matcher, replay_client, vcr_config
 
 if TYPE_CHECKING:
     from ..http.transport import Client
@@ -142,17 +136,15 @@ def freshbooks_cassette_client(
 ) -> Iterator[Client]:
     """Real credentials when recording, placeholders when replaying; made the default client."""
     from ..errors import ConfigurationError
-    from ..http.transport import Client, RetryPolicy, configure
+    from ..http.transport import Client, configure
 
     _isolate_user_files(monkeypatch, tmp_path_factory)
     if _record_mode(request) == "none":
         for name in _CREDENTIAL_VARIABLES:
             monkeypatch.delenv(name, raising=False)
-        monkeypatch.setenv("FRESHBOOKS_ACCESS_TOKEN", REPLAY_TOKEN)
-        monkeypatch.setenv("FRESHBOOKS_ACCOUNT_ID", REPLAY_ACCOUNT_ID)
-        monkeypatch.setenv("FRESHBOOKS_API_URL", CANONICAL_API_URL)
-        # Replayed 429s and 503s are retried without real waits.
-        client = Client(retry=RetryPolicy(backoff=0.0, max_backoff=0.0, max_retry_after=0.0))
+        for name, value in REPLAY_VARIABLES.items():
+            monkeypatch.setenv(name, value)
+        client = replay_client()
     else:
         try:
             client = Client()

@@ -18,7 +18,8 @@ TITLE = "Iterate every invoice"
 RAW = "requests + json page loop"
 HAND = "requests + json loop, 5 fields typed by hand"
 OURS = "freshbooks_orm list(Invoice.objects.all())"
-OURS_FIVE = "freshbooks_orm for inv in Invoice.objects.all(), 5 fields read"
+OURS_FIVE = "freshbooks_orm for inv in Invoice.objects.iterator(), 5 fields read"
+OURS_FIVE_CACHED = "freshbooks_orm for inv in Invoice.objects.all() (cached), 5 fields read"
 OURS_PREFETCH = "freshbooks_orm list(...iterator(prefetch=4))"
 SDK_HELD = "freshbooks-sdk, one resource object"
 SDK_DOC = "freshbooks-sdk, client.invoices.list() per page"
@@ -60,6 +61,17 @@ def raw_loop(sb: RemoteSandbox, five: bool = False) -> Callable[[], list[Any]]:
 
 
 def ours_five() -> list[Any]:
+    """Like the hand-written loop, keeps the five values of each invoice and nothing else."""
+    from freshbooks_orm import Invoice
+
+    return [
+        (inv.id, inv.invoice_number, inv.amount, inv.create_date, inv.v3_status)
+        for inv in Invoice.objects.iterator()
+    ]
+
+
+def ours_five_cached() -> list[Any]:
+    """The queryset caches every object (as Django's does): all are alive when the loop runs."""
     from freshbooks_orm import Invoice
 
     return [
@@ -106,6 +118,7 @@ def run(cfg: Config) -> Section:
                 HAND: raw_loop(sb, five=True),
                 OURS: lambda: list(Invoice.objects.all()),
                 OURS_FIVE: ours_five,
+                OURS_FIVE_CACHED: ours_five_cached,
                 OURS_PREFETCH: lambda: list(Invoice.objects.all().iterator(prefetch=4)),
                 **sdk_loops(sb),
             }
@@ -141,12 +154,15 @@ def _section(cfg: Config, n: int, t: dict[str, Timing]) -> Section:
         )
     targets = [
         ratio_target(
-            "iterating and reading 5 typical fields (client CPU): ours <= 1.15x the "
+            "iterating and reading 5 typical fields (client CPU): qs.iterator() <= 1.15x the "
             "hand-written requests + json loop typing the same 5 fields",
             f"iterate {n:,} + read 5 fields: client CPU <= 1.15x hand-written",
             t[OURS_FIVE],
             t[HAND],
             1.15,
+            note="The same loop over the cached queryset (for inv in Invoice.objects.all(): "
+            "every object is kept, so the garbage collector walks 10,000 live objects while "
+            f"the loop runs): {ratio(t[OURS_FIVE_CACHED].cpu_median, t[HAND].cpu_median):.2f}x.",
         ),
         ratio_target(
             "iterating (client CPU): list(qs) <= 1.15x the raw requests + json loop",
@@ -184,7 +200,9 @@ def _section(cfg: Config, n: int, t: dict[str, Timing]) -> Section:
             "is shown beside each target). The 5 typical fields are id, invoice_number, "
             "amount, create_date and v3_status: typed by hand as Decimal(amount), "
             "date.fromisoformat(create_date); read from the ORM as its typed values "
-            "(Money, date)."
+            "(Money, date). The headline loop streams with iterator() and, like the "
+            "hand-written loop, keeps the five values of each invoice and nothing else; the "
+            "same loop over the cached queryset (which keeps every object) is shown beside it."
         ),
         columns=[
             "contender",

@@ -189,14 +189,17 @@ the test suite.""",
 `Invoice.from_wire(d)` keeps the wire dict and parses nothing: its row measures deferral, not
 work, and is shown only to say so. The work is in the field reads: a field is parsed by its
 declared type (Decimal money, dates, timezone-aware datetimes, enums) when it is first read,
-and then kept, with the same validation a value assigned by a user gets. Reads of the first
-object of a page parse that field for the whole page in one tight loop (each object keeps its
-own value; a value that does not parse is left for its own object to report), so a report
-reading a few fields of every invoice pays about what typing them by hand costs. First access
-to `inv.lines` builds the line objects and keeps the raw line dicts as the dirty-tracking
-snapshot: nothing is parsed until a line field is read or `save()` compares. FreshBooks' SDK
-wraps rows lazily too but keeps nothing: it re-parses a field on every read, guessing a
-string's type from its shape.""",
+and then kept, with the same validation a value assigned by a user gets. While a loop over a
+queryset runs, the first read of a field parses it for the whole page of 100 in one tight loop
+(each object keeps its own value; a value that does not parse is left for its own object to
+report); values in FreshBooks' canonical forms take fast paths that give exactly what the
+strict general path gives. What remains above typing by hand is what typed values cost in
+Python: an object per invoice, a `Money` object (amount and currency, both checked) where the
+hand-written loop makes a bare `Decimal`, and the garbage collector walking the objects. First
+access to `inv.lines` builds the line objects and keeps the raw line dicts as the
+dirty-tracking snapshot: nothing is parsed until a line field is read or a comparison needs
+it. FreshBooks' SDK wraps rows lazily too but keeps nothing: it re-parses a field on every
+read, guessing a string's type from its shape.""",
     "memory": """\
 `iterator()` keeps nothing: one page of wire dicts (100 invoices) and the response body are
 alive at a time, so its peak is about one page however many invoices stream by. Over a tenth
@@ -209,7 +212,8 @@ With 20 ms per request, sequential paging is bound by round trips: 50 pages cost
 `iterator(prefetch=N)` needs the first page to learn how many pages there are (fetching pages
 2..N before that could request pages past the last one, so it does not), then keeps N
 requests in flight at all times: a slot is refilled as soon as any request finishes, not when
-the oldest page is consumed, and rows still come out in order. Its physical floor is
+the oldest page is consumed, and rows still come out in order (at most 2N pages are fetched
+and not yet consumed, so memory stays bounded). Its physical floor is
 (1 + ceil(49/N)) rounds of the latency plus the CPU the pages cost: 14 rounds for N=4, so the
 best possible speed-up for 50 pages is 50/14 = 3.57x, not 50/(1 + 49/4) = 3.8x. A bulk update
 plans with one list request per 100 invoices and then, from `workers` threads sharing the

@@ -6,15 +6,74 @@
 See README.rst for the tour.
 """
 
+import importlib
+import importlib.abc
+import importlib.machinery
 import logging
+import sys
+from types import ModuleType
+from typing import Any
 
 from ._version import __version__
 
 logging.getLogger("freshbooks_orm").addHandler(logging.NullHandler())
 
-from . import registry  # noqa: E402
-from .aggregates import Avg, Count, Max, Min, Sum  # noqa: E402
-from .auth import authorization_url, exchange_code  # noqa: E402
+#: Module paths of version 0.1 (a flat package) -> where the modules live now.  The layers have
+#: folders: ``http`` (transport, auth, tokens), ``orm`` (types, fields, options, model, query,
+#: queryset, registry, relations, lookups, planner, aggregates, display), ``resources``,
+#: ``batch`` (with its journal), ``cli``, ``testing``, ``sandbox``.
+MOVED_MODULES = {
+    "transport": "http.transport",
+    "auth": "http.auth",
+    "tokens": "http.tokens",
+    "types": "orm.types",
+    "fields": "orm.fields",
+    "options": "orm.options",
+    "model": "orm.model",
+    "query": "orm.query",
+    "queryset": "orm.queryset",
+    "registry": "orm.registry",
+    "relations": "orm.relations",
+    "lookups": "orm.lookups",
+    "planner": "orm.planner",
+    "aggregates": "orm.aggregates",
+    "display": "orm.display",
+    "journal": "batch.journal",
+    "invoices": "resources.invoices",
+    "cli_auth": "cli.auth",
+    "pytest_plugin": "testing.pytest_plugin",
+}
+
+
+class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """``import freshbooks_orm.model`` (a 0.1 path) gives the module ``freshbooks_orm.orm.model``
+    itself, imported only when asked for; monkeypatching through either name is the same."""
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        package, _, name = fullname.rpartition(".")
+        if package != __name__ or name not in MOVED_MODULES:
+            return None
+        return importlib.machinery.ModuleSpec(fullname, self)
+
+    def __init__(self) -> None:
+        self._real_specs: dict[str, Any] = {}
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
+        module = importlib.import_module(
+            f"{__name__}.{MOVED_MODULES[spec.name.rpartition('.')[2]]}"
+        )
+        self._real_specs[spec.name] = module.__spec__
+        return module
+
+    def exec_module(self, module: ModuleType) -> None:
+        # the import system set the alias's spec on the real module: give it its own back
+        alias = module.__spec__.name if module.__spec__ is not None else ""
+        module.__spec__ = self._real_specs.pop(alias, module.__spec__)
+
+
+if not any(isinstance(finder, _MovedModules) for finder in sys.meta_path):
+    sys.meta_path.append(_MovedModules())
+
 from .errors import (  # noqa: E402
     AuthenticationError,
     ConfigurationError,
@@ -45,8 +104,14 @@ from .errors import (  # noqa: E402
     UsageError,
     ValidationError,
 )
-from .lookups import Q  # noqa: E402
-from .queryset import QuerySet  # noqa: E402
+from .http.auth import authorization_url, exchange_code  # noqa: E402
+from .http.tokens import FileTokenStore, LockingTokenStore, TokenStore  # noqa: E402
+from .http.transport import Client, RetryPolicy, configure  # noqa: E402
+from .orm import registry  # noqa: E402
+from .orm.aggregates import Avg, Count, Max, Min, Sum  # noqa: E402
+from .orm.lookups import Q  # noqa: E402
+from .orm.queryset import QuerySet  # noqa: E402
+from .orm.types import Money  # noqa: E402
 from .resources.common import VisState  # noqa: E402
 from .resources.credit_notes import CreditNote, CreditNoteLine  # noqa: E402
 from .resources.customers import Contact, Customer  # noqa: E402
@@ -57,9 +122,6 @@ from .resources.items import Item  # noqa: E402
 from .resources.payments import Payment  # noqa: E402
 from .resources.recurring_profiles import RecurringProfile, RecurringProfileLine  # noqa: E402
 from .resources.taxes import Tax  # noqa: E402
-from .tokens import FileTokenStore, LockingTokenStore, TokenStore  # noqa: E402
-from .transport import Client, RetryPolicy, configure  # noqa: E402
-from .types import Money  # noqa: E402
 
 __all__ = [
     "V3_STATUSES",

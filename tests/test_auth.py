@@ -17,7 +17,7 @@ from freshbooks_orm import (
     RetryPolicy,
     ServerError,
 )
-from freshbooks_orm.auth import (
+from freshbooks_orm.http.auth import (
     REFRESH_MARGIN,
     TOKEN_PATH,
     TokenManager,

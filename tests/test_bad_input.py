@@ -21,8 +21,8 @@ from freshbooks_orm import (
 )
 from freshbooks_orm.cli import main
 from freshbooks_orm.errors import UsageError
-from freshbooks_orm.model import Model, resource, writable
-from freshbooks_orm.types import EASTERN, STR, to_date, to_datetime
+from freshbooks_orm.orm.model import Model, resource, writable
+from freshbooks_orm.orm.types import EASTERN, STR, to_date, to_datetime
 
 REDUCED_DATES = ["2024", "2024-03", "20240301", "March 2024", "5", "2024-W09", "2024-061", "", " "]
 ARABIC_DIGITS = "".join(chr(0x660 + int(c)) if c.isdigit() else c for c in "2024-01-01")

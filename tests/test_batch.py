@@ -32,10 +32,10 @@ from freshbooks_orm.batch import (
     set_fields,
     undo,
 )
+from freshbooks_orm.batch.journal import Journal
 from freshbooks_orm.cli import main
-from freshbooks_orm.journal import Journal
+from freshbooks_orm.http.transport import RetryPolicy
 from freshbooks_orm.sandbox import Sandbox
-from freshbooks_orm.transport import RetryPolicy
 
 FAST = RetryPolicy(backoff=0.001, max_retry_after=0.05)
 
@@ -406,7 +406,7 @@ CHILD = textwrap.dedent(
     """
     import sys
     from freshbooks_orm import Client, Invoice
-    from freshbooks_orm.transport import RetryPolicy
+    from freshbooks_orm.http.transport import RetryPolicy
     url, token, journal = sys.argv[1:4]
     client = Client(access_token=token, account_id="zDmNq", base_url=url,
                     retry=RetryPolicy(backoff=0.001, max_retry_after=0.05))
@@ -803,7 +803,7 @@ RESUMER = textwrap.dedent(
     import sys
     from freshbooks_orm import Client, RunInUseError
     from freshbooks_orm.batch import resume
-    from freshbooks_orm.transport import RetryPolicy
+    from freshbooks_orm.http.transport import RetryPolicy
     url, token, journal, run_id = sys.argv[1:5]
     client = Client(access_token=token, account_id="zDmNq", base_url=url,
                     retry=RetryPolicy(backoff=0.001, max_retry_after=0.05))
@@ -883,7 +883,7 @@ FULL_DISK_RUN = textwrap.dedent(
     """
     import os, resource, signal, sys
     from freshbooks_orm import Client, Invoice, JournalError
-    from freshbooks_orm.transport import RetryPolicy
+    from freshbooks_orm.http.transport import RetryPolicy
     url, token, journal = sys.argv[1:4]
     client = Client(access_token=token, account_id="zDmNq", base_url=url,
                     retry=RetryPolicy(backoff=0.001, max_retry_after=0.05))

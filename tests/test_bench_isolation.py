@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from freshbooks_orm.journal import default_journal_path
-from freshbooks_orm.tokens import default_token_path
+from freshbooks_orm.batch.journal import default_journal_path
+from freshbooks_orm.http.tokens import default_token_path
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -12,10 +12,10 @@ import sys
 import pytest
 
 from freshbooks_orm import cli as cli_module
+from freshbooks_orm.batch.journal import Journal, current_host
 from freshbooks_orm.cli import main
-from freshbooks_orm.journal import Journal, current_host
+from freshbooks_orm.http.transport import RetryPolicy
 from freshbooks_orm.sandbox import Sandbox
-from freshbooks_orm.transport import RetryPolicy
 
 ENV_NAMES = ("FRESHBOOKS_ACCESS_TOKEN", "FRESHBOOKS_ACCOUNT_ID", "FRESHBOOKS_API_URL")
 

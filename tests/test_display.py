@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from freshbooks_orm import Client, Invoice, RetryPolicy, UnknownFieldError
-from freshbooks_orm.display import REPR_HTML_ROWS
+from freshbooks_orm.orm.display import REPR_HTML_ROWS
 from freshbooks_orm.sandbox import Sandbox
 
 pd = pytest.importorskip("pandas")

@@ -17,8 +17,8 @@ from freshbooks_orm import (
     VisState,
     configure,
 )
+from freshbooks_orm.http.transport import RetryPolicy
 from freshbooks_orm.sandbox import Sandbox
-from freshbooks_orm.transport import RetryPolicy
 
 
 @pytest.fixture(scope="module")

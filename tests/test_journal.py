@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from freshbooks_orm import JournalError, RunInUseError, UnknownRunError
-from freshbooks_orm.journal import Journal, current_host, default_journal_path
+from freshbooks_orm.batch.journal import Journal, current_host, default_journal_path
 
 
 @pytest.fixture
@@ -170,7 +170,7 @@ def test_a_lock_held_too_long_is_a_journal_error(tmp_path):
 FULL_DISK_CHILD = """
 import os, resource, signal, sys
 from freshbooks_orm import JournalError
-from freshbooks_orm.journal import Journal
+from freshbooks_orm.batch.journal import Journal
 path = sys.argv[1]
 j = Journal(path)
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail the write (EFBIG) instead of dying

@@ -21,9 +21,9 @@ NAME = "freshbooks_orm"
 
 #: function-level imports that point "up" the layers, with why they are deferred
 DEFERRED = {
-    ("freshbooks_orm.queryset", "freshbooks_orm.batch"),  # QuerySet.update/delete/apply
+    ("freshbooks_orm.orm.queryset", "freshbooks_orm.batch"),  # QuerySet.update/delete/apply
     # login/logout/whoami borrow the CLI's UsageError and table printer at call time
-    ("freshbooks_orm.cli_auth", "freshbooks_orm.cli"),
+    ("freshbooks_orm.cli.auth", "freshbooks_orm.cli"),
 }
 
 
@@ -109,7 +109,7 @@ def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
         stack.append(node)
         for nxt in sorted(edges.get(node, ())):
             if state.get(nxt) == 1:
-                return [*stack[stack.index(nxt):], nxt]
+                return [*stack[stack.index(nxt) :], nxt]
             if nxt not in state:
                 found = visit(nxt)
                 if found:
@@ -144,18 +144,18 @@ def test_no_deferred_import_closes_a_circle_except_the_listed_ones():
 
 
 def test_the_transport_does_not_import_the_package_face():
-    assert NAME not in imports("freshbooks_orm.transport", deferred=False)
-    assert NAME not in imports("freshbooks_orm.transport", deferred=True)
+    assert NAME not in imports("freshbooks_orm.http.transport", deferred=False)
+    assert NAME not in imports("freshbooks_orm.http.transport", deferred=True)
 
 
 @pytest.mark.parametrize(
     "lower, upper",
     [
-        ("freshbooks_orm.query", "freshbooks_orm.model"),
-        ("freshbooks_orm.queryset", "freshbooks_orm.model"),
-        ("freshbooks_orm.model", "freshbooks_orm.resources.invoices"),
-        ("freshbooks_orm.model", "freshbooks_orm.batch"),
-        ("freshbooks_orm.transport", "freshbooks_orm.model"),
+        ("freshbooks_orm.orm.query", "freshbooks_orm.orm.model"),
+        ("freshbooks_orm.orm.queryset", "freshbooks_orm.orm.model"),
+        ("freshbooks_orm.orm.model", "freshbooks_orm.resources.invoices"),
+        ("freshbooks_orm.orm.model", "freshbooks_orm.batch"),
+        ("freshbooks_orm.http.transport", "freshbooks_orm.orm.model"),
     ],
 )
 def test_lower_layers_never_import_upper_ones(lower, upper):
@@ -164,7 +164,7 @@ def test_lower_layers_never_import_upper_ones(lower, upper):
 
 def test_resource_modules_declare_and_nothing_outside_them_names_a_resource():
     names = ("model", "queryset", "query", "options", "fields", "registry", "relations")
-    core = [f"{NAME}.{n}" for n in names]
+    core = [f"{NAME}.orm.{n}" for n in names]
     for module in core:
         text = _code_without_docstrings(MODULES[module])
         for word in ("invoice", "'lines'", "Invoice"):
@@ -186,8 +186,28 @@ def _code_without_docstrings(path: Path) -> str:
     return ast.unparse(tree)
 
 
+def test_the_layers_are_folders():
+    """A newcomer names the layers from the tree: http -> orm -> resources -> batch -> cli, with
+    testing and the sandbox beside them; only the error tree and the version are shared."""
+    top = {p.name for p in PACKAGE.iterdir() if not p.name.startswith("__pycache__")}
+    assert {"http", "orm", "resources", "batch", "cli", "testing", "sandbox"} <= top
+    flat = {p.stem for p in PACKAGE.glob("*.py")}
+    assert flat == {"__init__", "__main__", "_version", "errors"}
+
+
+@pytest.mark.parametrize("old", sorted(freshbooks_orm.MOVED_MODULES))
+def test_the_0_1_module_paths_still_import_the_same_modules(old):
+    code = (
+        "import importlib, sys\n"
+        f"old = importlib.import_module('freshbooks_orm.{old}')\n"
+        f"new = importlib.import_module('freshbooks_orm.{freshbooks_orm.MOVED_MODULES[old]}')\n"
+        "assert old is new and old.__spec__.name == new.__name__, (old, new)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_the_package_imports_in_a_fresh_interpreter():
-    code = "import freshbooks_orm, freshbooks_orm.registry as r; print(len(r.names()))"
+    code = "import freshbooks_orm, freshbooks_orm.orm.registry as r; print(len(r.names()))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert int(out.stdout) >= 1
 
@@ -195,7 +215,12 @@ def test_the_package_imports_in_a_fresh_interpreter():
 def test_no_module_reaches_into_a_model_s_private_state():
     """Other modules read a model through ``_meta`` (and a queryset through its public
     properties), never through the private names of version 0.1."""
-    owners = {f"{NAME}.model", f"{NAME}.options", f"{NAME}.fields", f"{NAME}.queryset"}
+    owners = {
+        f"{NAME}.orm.model",
+        f"{NAME}.orm.options",
+        f"{NAME}.orm.fields",
+        f"{NAME}.orm.queryset",
+    }
     private = ("'_raw'", "._fields", "._pk_name", "._resource", "_line_payload", "._low",
                "._high", "_get_client")  # fmt: skip
     for module, path in MODULES.items():
@@ -204,3 +229,16 @@ def test_no_module_reaches_into_a_model_s_private_state():
         code = _code_without_docstrings(path)
         for name in private:
             assert name not in code, f"{module} uses {name}"
+
+
+def test_every_relative_import_names_a_module_of_the_package():
+    """After the move to layer folders, ``from .transport import ...`` inside ``orm/`` would
+    silently look for ``orm/transport.py``: every relative import must name a real module."""
+    for module, path in MODULES.items():
+        is_package = path.name == "__init__.py"
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = module.split(".") if is_package else module.split(".")[:-1]
+                base = base[: len(base) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+                assert target in MODULES, f"{path}:{node.lineno} imports {target}"

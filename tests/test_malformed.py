@@ -30,8 +30,8 @@ from freshbooks_orm import (
     UncertainWriteError,
 )
 from freshbooks_orm.cli import main
+from freshbooks_orm.orm.types import EASTERN
 from freshbooks_orm.sandbox import Sandbox
-from freshbooks_orm.types import EASTERN
 
 LIST_PATH = "/accounting/account/zDmNq/invoices/invoices"
 

@@ -10,12 +10,12 @@ import pytest
 from fake_client import FakeClient
 
 from freshbooks_orm import Invoice, InvoiceLine, UnsupportedOperationError, registry
-from freshbooks_orm.model import Model, computed, nested, resource, state, writable
-from freshbooks_orm.options import HTTP_DELETE, READ_ONLY, VIS_STATE, Options
-from freshbooks_orm.query import EqualsFilter, InFilter, ResourceSpec, encode_int
-from freshbooks_orm.registry import UnknownResourceError
+from freshbooks_orm.orm.model import Model, computed, nested, resource, state, writable
+from freshbooks_orm.orm.options import HTTP_DELETE, READ_ONLY, VIS_STATE, Options
+from freshbooks_orm.orm.query import EqualsFilter, InFilter, ResourceSpec, encode_int
+from freshbooks_orm.orm.registry import UnknownResourceError
+from freshbooks_orm.orm.types import INT, STR
 from freshbooks_orm.resources.common import VIS_STATE as VIS_TYPE
-from freshbooks_orm.types import INT, STR
 
 # --- declarations used by these tests --------------------------------------------------------
 

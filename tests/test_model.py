@@ -20,8 +20,8 @@ from freshbooks_orm import (
     ReadOnlyFieldError,
     VisState,
 )
-from freshbooks_orm.model import FieldKind
-from freshbooks_orm.types import EASTERN
+from freshbooks_orm.orm.model import FieldKind
+from freshbooks_orm.orm.types import EASTERN
 
 DATA = Path(__file__).parent / "data"
 

@@ -22,8 +22,8 @@ from freshbooks_orm import (
     Q,
     UnknownFilterError,
 )
-from freshbooks_orm.lookups import Cond, field_kind, lookups_for, matches
-from freshbooks_orm.planner import carried_key, meanings, pushable
+from freshbooks_orm.orm.lookups import Cond, field_kind, lookups_for, matches
+from freshbooks_orm.orm.planner import carried_key, meanings, pushable
 
 
 def resources():

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from freshbooks_orm import Invoice
-from freshbooks_orm.queryset import _window
+from freshbooks_orm.orm.queryset import _window
 from freshbooks_orm.sandbox import Sandbox
 
 

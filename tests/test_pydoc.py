@@ -11,17 +11,17 @@ import sys
 import pytest
 
 import freshbooks_orm
-from freshbooks_orm.model import Model
+from freshbooks_orm.orm.model import Model
 
 #: The public modules the documentation covers besides the package itself.
 PUBLIC_MODULES = (
-    "freshbooks_orm.auth",
+    "freshbooks_orm.http.auth",
     "freshbooks_orm.batch",
     "freshbooks_orm.errors",
-    "freshbooks_orm.registry",
+    "freshbooks_orm.orm.registry",
     "freshbooks_orm.sandbox",
     "freshbooks_orm.testing",
-    "freshbooks_orm.tokens",
+    "freshbooks_orm.http.tokens",
 )
 
 

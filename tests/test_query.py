@@ -15,7 +15,7 @@ from freshbooks_orm import (
     UnknownFieldError,
     UnknownFilterError,
 )
-from freshbooks_orm.query import page_window
+from freshbooks_orm.orm.query import page_window
 from freshbooks_orm.resources.invoices import INVOICE_FILTERS, V3_STATUSES
 
 

@@ -26,8 +26,8 @@ from freshbooks_orm import (
     UncertainWriteError,
     UnknownFieldError,
 )
+from freshbooks_orm.http.transport import RetryPolicy
 from freshbooks_orm.sandbox import Sandbox
-from freshbooks_orm.transport import RetryPolicy
 
 FAST = RetryPolicy(backoff=0.001, max_retry_after=0.01)
 
@@ -341,7 +341,7 @@ def test_a_batch_reads_and_verifies_every_page_before_its_edit_sees_an_object(ws
 
 
 def test_the_journal_records_the_whole_query(wsb, tmp_path):
-    from freshbooks_orm.journal import Journal
+    from freshbooks_orm.batch.journal import Journal
 
     with wsb.client(retry=FAST) as c:
         qs = Invoice.objects.using(c).filter(amount__gt=10).exclude(v3_status="draft")

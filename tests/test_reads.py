@@ -13,8 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from freshbooks_orm import FieldValueError, Invoice, InvoiceLine, Money
-from freshbooks_orm.sandbox import Sandbox
-from freshbooks_orm.types import (
+from freshbooks_orm.orm.types import (
     BOOL,
     CURRENCY,
     DATE,
@@ -30,6 +29,7 @@ from freshbooks_orm.types import (
     to_datetime,
     to_decimal,
 )
+from freshbooks_orm.sandbox import Sandbox
 
 
 def row(i: int, **over: object) -> dict:

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from freshbooks_orm import InvalidFilterValue, Money, UnknownFilterError, registry
-from freshbooks_orm.fields import FieldKind
-from freshbooks_orm.query import (
+from freshbooks_orm.orm.fields import FieldKind
+from freshbooks_orm.orm.query import (
     BoolFilter,
     InFilter,
     SearchBoolFilter,
@@ -27,8 +27,7 @@ from freshbooks_orm.query import (
     encode_int,
     encode_str,
 )
-from freshbooks_orm.resources.common import VisState
-from freshbooks_orm.types import (
+from freshbooks_orm.orm.types import (
     BOOL,
     CURRENCY,
     DATE,
@@ -42,6 +41,7 @@ from freshbooks_orm.types import (
     EnumType,
     IntType,
 )
+from freshbooks_orm.resources.common import VisState
 
 MODELS = registry.models()
 

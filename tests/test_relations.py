@@ -23,7 +23,7 @@ from freshbooks_orm import (
     RecurringProfile,
     registry,
 )
-from freshbooks_orm.relations import ToMany, ToOne
+from freshbooks_orm.orm.relations import ToMany, ToOne
 
 BASE = "/accounting/account/AbC12"
 

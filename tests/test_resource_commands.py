@@ -18,8 +18,8 @@ from freshbooks_orm import (
     registry,
 )
 from freshbooks_orm.batch import undo
+from freshbooks_orm.batch.journal import Journal
 from freshbooks_orm.cli import build_parser, main
-from freshbooks_orm.journal import Journal
 from freshbooks_orm.sandbox import Sandbox
 
 MODELS = registry.models()
@@ -122,3 +122,27 @@ def test_batch_delete_refuses_resources_deleted_by_http_delete():
     for model in (Tax, Estimate):
         with pytest.raises(UnsupportedOperationError, match="one by one"):
             model.objects.delete(dry_run=True)
+
+
+def test_batch_apply_and_undo_on_estimate_lines(tmp_path):
+    """Nested lists of any resource go through batch as invoice lines do: loaded with their
+    include, sent whole, restored whole by undo."""
+    from freshbooks_orm import Money
+
+    with Sandbox(invoices=20, seed=3) as sb, sb.client(retry=FAST) as client:
+        journal = Journal(tmp_path / "j.sqlite3")
+        cid = min(e["customerid"] for e in sb.objects("estimates").values())
+        qs = Estimate.objects.using(client).filter(customerid=cid)
+        before = {e.pk: [line.name for line in e.lines] for e in qs.include("lines")}
+        fee = {"name": "Fee", "qty": 1, "unit_cost": Money("5.00", "USD")}
+        result = qs.apply(lambda e: e.lines.append(fee), journal=journal, progress=False)
+        assert result.done == len(before) > 0
+        stored = sb.objects("estimates")
+        assert {pk: [li["name"] for li in stored[pk]["lines"]] for pk in before} == {
+            pk: [*names, "Fee"] for pk, names in before.items()
+        }
+        undone = undo(result.run_id, client=client, journal=journal, progress=False)
+        assert undone.done == len(before)
+        stored = sb.objects("estimates")
+        assert {pk: [li["name"] for li in stored[pk]["lines"]] for pk in before} == before
+        journal.close()

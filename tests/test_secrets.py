@@ -21,11 +21,11 @@ from freshbooks_orm import (
     TransportError,
     UncertainWriteError,
 )
-from freshbooks_orm.auth import exchange_code
 from freshbooks_orm.cli import main
-from freshbooks_orm.query import ResourceSpec
+from freshbooks_orm.http.auth import exchange_code
+from freshbooks_orm.http.transport import Client
+from freshbooks_orm.orm.query import ResourceSpec
 from freshbooks_orm.sandbox import Sandbox
-from freshbooks_orm.transport import Client
 
 FAST = RetryPolicy(max_retries=1, backoff=0.0)
 LIST = "/accounting/account/{account_id}/invoices/invoices"

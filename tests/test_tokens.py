@@ -30,8 +30,8 @@ from freshbooks_orm import (
     RetryPolicy,
     TokenStore,
 )
-from freshbooks_orm.auth import TOKEN_PATH
 from freshbooks_orm.cli import main
+from freshbooks_orm.http.auth import TOKEN_PATH
 from freshbooks_orm.sandbox import Sandbox
 
 FAST = RetryPolicy(max_retries=2, backoff=0.001, max_backoff=0.01, max_retry_after=0.05)

@@ -31,8 +31,8 @@ from freshbooks_orm import (
     ValidationError,
 )
 from freshbooks_orm.errors import AuthenticationError
+from freshbooks_orm.http.transport import DEFAULT_TIMEOUT, _parse_retry_after
 from freshbooks_orm.sandbox import Sandbox
-from freshbooks_orm.transport import DEFAULT_TIMEOUT, _parse_retry_after
 
 LIST = "/accounting/account/{account_id}/invoices/invoices"
 #: Tiny waits so that no test sleeps more than a fraction of a second.

@@ -17,10 +17,10 @@ import pytest
 from test_planner import resources
 
 from freshbooks_orm import FilterNotAppliedError, Invoice, InvoiceStatus
-from freshbooks_orm.lookups import field_kind, matches
-from freshbooks_orm.planner import meanings
+from freshbooks_orm.http.transport import RetryPolicy
+from freshbooks_orm.orm.lookups import field_kind, matches
+from freshbooks_orm.orm.planner import meanings
 from freshbooks_orm.sandbox import Sandbox
-from freshbooks_orm.transport import RetryPolicy
 
 
 @pytest.fixture(scope="module")
@@ -207,7 +207,7 @@ def test_every_documented_filter_is_verified_when_the_server_ignores_it(model, n
 def check_unverifiable(model, name, sb, client):
     """A filter without a declared meaning is refused before any request unless allowed."""
     from freshbooks_orm import UnverifiableFilterError
-    from freshbooks_orm.query import BoolFilter, InFilter, SearchBoolFilter
+    from freshbooks_orm.orm.query import BoolFilter, InFilter, SearchBoolFilter
 
     flt = model._meta.resource.filters[name]
     if isinstance(flt, (BoolFilter, SearchBoolFilter)):

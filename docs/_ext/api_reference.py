@@ -26,22 +26,22 @@ logger = logging.getLogger(__name__)
 PACKAGE = "freshbooks_orm"
 #: Public modules documented besides the package (their ``__all__`` is their public surface).
 MODULES = (
-    "freshbooks_orm.auth",
+    "freshbooks_orm.http.auth",
     "freshbooks_orm.batch",
     "freshbooks_orm.errors",
-    "freshbooks_orm.journal",
-    "freshbooks_orm.registry",
+    "freshbooks_orm.batch.journal",
+    "freshbooks_orm.orm.registry",
     "freshbooks_orm.sandbox",
     "freshbooks_orm.testing",
-    "freshbooks_orm.tokens",
-    "freshbooks_orm.options",
-    "freshbooks_orm.fields",
-    "freshbooks_orm.model",
-    "freshbooks_orm.query",
-    "freshbooks_orm.types",
-    "freshbooks_orm.lookups",
-    "freshbooks_orm.planner",
-    "freshbooks_orm.aggregates",
+    "freshbooks_orm.http.tokens",
+    "freshbooks_orm.orm.options",
+    "freshbooks_orm.orm.fields",
+    "freshbooks_orm.orm.model",
+    "freshbooks_orm.orm.query",
+    "freshbooks_orm.orm.types",
+    "freshbooks_orm.orm.lookups",
+    "freshbooks_orm.orm.planner",
+    "freshbooks_orm.orm.aggregates",
 )
 
 

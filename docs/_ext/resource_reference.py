@@ -1,6 +1,6 @@
 """``.. freshbooks-resources::`` -- the resource reference, generated from the declarations.
 
-Every resource model (the registry's, ``freshbooks_orm.registry.models()``; without a registry,
+Every resource model (the registry's, ``freshbooks_orm.orm.registry.models()``; without a registry,
 every ``Model`` subclass exported by ``freshbooks_orm`` that has a list endpoint) gets a section
 with its path, what ``delete()`` sends, its fields (attribute, wire key, type, kind), the fields
 of its nested lists, its filters (wire name, kind, meaning, the lookups that map to it), its
@@ -26,7 +26,7 @@ def resource_models() -> list[type]:
     registry = getattr(freshbooks_orm, "registry", None)
     if registry is not None and hasattr(registry, "models"):
         return list(registry.models())
-    from freshbooks_orm.model import Model
+    from freshbooks_orm.orm.model import Model
 
     found = []
     for name in freshbooks_orm.__all__:
@@ -88,7 +88,7 @@ def _meanings(model: type, spec: Any) -> dict[str, str]:
     """Filter name -> the lookup it applies on the server (``create_date__gte``), as the query
     planner reads the declarations; empty when the planner is not there or does not say."""
     try:
-        from freshbooks_orm.planner import meanings
+        from freshbooks_orm.orm.planner import meanings
     except ImportError:
         return {}
     out = {}

@@ -7,8 +7,8 @@ import datetime as dt
 import enum
 from typing import Any
 
-from ..query import DateFilter, EqualsFilter, Filter, encode_enum
-from ..types import EnumType, ValueType
+from ..orm.query import DateFilter, EqualsFilter, Filter, encode_enum
+from ..orm.types import EnumType, ValueType
 
 __all__ = [
     "ANY",

@@ -18,11 +18,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, ClassVar
 
-from ..model import Model, computed, nested, resource, state, writable
-from ..query import DateFilter, EqualsFilter, ResourceSpec
-from ..query import encode_int as int_
-from ..relations import ToOne
-from ..types import CURRENCY, DATE, INT, MONEY, STR, ChoiceType, Money
+from ..orm.model import Model, computed, nested, resource, state, writable
+from ..orm.query import DateFilter, EqualsFilter, ResourceSpec
+from ..orm.query import encode_int as int_
+from ..orm.relations import ToOne
+from ..orm.types import CURRENCY, DATE, INT, MONEY, STR, ChoiceType, Money
 from .common import VIS_STATE, VisState, vis_state_filter
 from .lines import DocumentLine
 

@@ -19,11 +19,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..model import Model, computed, nested, resource, state, writable
-from ..query import EqualsFilter, InFilter, ResourceSpec, SearchBoolFilter
-from ..query import encode_int as int_
-from ..relations import ToMany
-from ..types import BOOL, CURRENCY, EASTERN_DATETIME, INT, STR
+from ..orm.model import Model, computed, nested, resource, state, writable
+from ..orm.query import EqualsFilter, InFilter, ResourceSpec, SearchBoolFilter
+from ..orm.query import encode_int as int_
+from ..orm.relations import ToMany
+from ..orm.types import BOOL, CURRENCY, EASTERN_DATETIME, INT, STR
 from .common import ANY, UTC_DATETIME, VIS_STATE, VisState, updated_filters, vis_state_filter
 
 if TYPE_CHECKING:

@@ -21,12 +21,12 @@ import enum
 from decimal import Decimal
 from typing import TYPE_CHECKING, ClassVar
 
-from ..model import Model, computed, create_only, nested, resource, state, writable
-from ..options import Lifecycle
-from ..query import EqualsFilter, InFilter, ResourceSpec, encode_enum
-from ..query import encode_int as int_
-from ..relations import ToOne
-from ..types import (
+from ..orm.model import Model, computed, create_only, nested, resource, state, writable
+from ..orm.options import Lifecycle
+from ..orm.query import EqualsFilter, InFilter, ResourceSpec, encode_enum
+from ..orm.query import encode_int as int_
+from ..orm.relations import ToOne
+from ..orm.types import (
     BOOL,
     CURRENCY,
     DATE,

@@ -20,12 +20,12 @@ import enum
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..model import Model, computed, create_only, resource, state, writable
-from ..query import DateFilter, EqualsFilter, InFilter, ResourceSpec, SearchBoolFilter
-from ..query import encode_decimal as dec
-from ..query import encode_int as int_
-from ..relations import ToMany, ToOne
-from ..types import (
+from ..orm.model import Model, computed, create_only, resource, state, writable
+from ..orm.query import DateFilter, EqualsFilter, InFilter, ResourceSpec, SearchBoolFilter
+from ..orm.query import encode_decimal as dec
+from ..orm.query import encode_int as int_
+from ..orm.relations import ToMany, ToOne
+from ..orm.types import (
     BOOL,
     DATE,
     DECIMAL_STRING,

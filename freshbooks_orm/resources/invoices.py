@@ -13,8 +13,8 @@ import enum
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..model import Model, computed, create_only, nested, resource, state, writable
-from ..query import (
+from ..orm.model import Model, computed, create_only, nested, resource, state, writable
+from ..orm.query import (
     DateFilter,
     EqualsFilter,
     InFilter,
@@ -24,10 +24,10 @@ from ..query import (
     encode_currency,
     encode_enum,
 )
-from ..query import encode_decimal as dec
-from ..query import encode_int as int_
-from ..relations import ToMany, ToOne
-from ..types import (
+from ..orm.query import encode_decimal as dec
+from ..orm.query import encode_int as int_
+from ..orm.relations import ToMany, ToOne
+from ..orm.types import (
     BOOL,
     CURRENCY,
     DATE,

@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from ..model import Model, computed, resource, state, writable
-from ..query import EqualsFilter, InFilter, ResourceSpec
-from ..query import encode_decimal as dec
-from ..query import encode_int as int_
-from ..types import DECIMAL, EASTERN_DATETIME, INT, MONEY, STR, Money
+from ..orm.model import Model, computed, resource, state, writable
+from ..orm.query import EqualsFilter, InFilter, ResourceSpec
+from ..orm.query import encode_decimal as dec
+from ..orm.query import encode_int as int_
+from ..orm.types import DECIMAL, EASTERN_DATETIME, INT, MONEY, STR, Money
 from .common import VIS_STATE, VisState, updated_filters, vis_state_filter
 
 __all__ = ["ITEM_SPEC", "Item"]

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ..model import Model, computed, resource, writable
-from ..types import BOOL, DECIMAL, INT, MONEY, STR, Money
+from ..orm.model import Model, computed, resource, writable
+from ..orm.types import BOOL, DECIMAL, INT, MONEY, STR, Money
 
 __all__ = ["DocumentLine"]
 

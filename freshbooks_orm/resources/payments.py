@@ -17,8 +17,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, ClassVar
 
-from ..model import Model, computed, create_only, resource, state, writable
-from ..query import (
+from ..orm.model import Model, computed, create_only, resource, state, writable
+from ..orm.query import (
     DateFilter,
     EqualsFilter,
     InFilter,
@@ -27,10 +27,10 @@ from ..query import (
     encode_choice,
     encode_currency,
 )
-from ..query import encode_decimal as dec
-from ..query import encode_int as int_
-from ..relations import ToOne
-from ..types import BOOL, DATE, EASTERN_DATETIME, INT, MONEY, STR, ChoiceType, Money
+from ..orm.query import encode_decimal as dec
+from ..orm.query import encode_int as int_
+from ..orm.relations import ToOne
+from ..orm.types import BOOL, DATE, EASTERN_DATETIME, INT, MONEY, STR, ChoiceType, Money
 from .common import VIS_STATE, VisState, updated_filters, vis_state_filter
 
 if TYPE_CHECKING:

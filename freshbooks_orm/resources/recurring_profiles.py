@@ -19,11 +19,21 @@ import datetime as dt
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..model import Model, computed, nested, resource, state, writable
-from ..query import EqualsFilter, InFilter, ResourceSpec, SearchBoolFilter, encode_currency
-from ..query import encode_int as int_
-from ..relations import ToOne
-from ..types import BOOL, CURRENCY, DATE, DECIMAL_STRING, EASTERN_DATETIME, INT, MONEY, STR, Money
+from ..orm.model import Model, computed, nested, resource, state, writable
+from ..orm.query import EqualsFilter, InFilter, ResourceSpec, SearchBoolFilter, encode_currency
+from ..orm.query import encode_int as int_
+from ..orm.relations import ToOne
+from ..orm.types import (
+    BOOL,
+    CURRENCY,
+    DATE,
+    DECIMAL_STRING,
+    EASTERN_DATETIME,
+    INT,
+    MONEY,
+    STR,
+    Money,
+)
 from .common import ANY, VIS_STATE, VisState, vis_state_filter
 from .lines import DocumentLine
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from ..model import Model, computed, resource, writable
-from ..options import HTTP_DELETE
-from ..query import EqualsFilter, InFilter, ResourceSpec, SearchBoolFilter
-from ..query import encode_int as int_
-from ..types import BOOL, DECIMAL_STRING, EASTERN_DATETIME, INT, STR
+from ..orm.model import Model, computed, resource, writable
+from ..orm.options import HTTP_DELETE
+from ..orm.query import EqualsFilter, InFilter, ResourceSpec, SearchBoolFilter
+from ..orm.query import encode_int as int_
+from ..orm.types import BOOL, DECIMAL_STRING, EASTERN_DATETIME, INT, STR
 from .common import updated_filters
 
 __all__ = ["TAX_SPEC", "Tax"]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from freshbooks_orm import Invoice
 from freshbooks_orm.batch import BatchInterrupted, undo
-from freshbooks_orm.journal import Journal
+from freshbooks_orm.batch.journal import Journal
 from freshbooks_orm.sandbox import Sandbox
 
 HERE = Path(__file__).parent

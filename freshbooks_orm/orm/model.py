@@ -31,8 +31,7 @@ from typing import Any, ClassVar, TypeVar, cast
 
 import attrs
 
-from . import registry
-from .errors import (
+from ..errors import (
     FieldValueError,
     FreshBooksError,
     NotFound,
@@ -42,7 +41,9 @@ from .errors import (
     closest,
     short_repr,
 )
-from .errors import MultipleObjectsReturned as _MultipleObjectsReturned
+from ..errors import MultipleObjectsReturned as _MultipleObjectsReturned
+from ..http.transport import Client, default_client
+from . import registry
 from .fields import (
     FieldKind,
     FieldSpec,
@@ -59,7 +60,6 @@ from .options import HTTP_DELETE, READ_ONLY, VIS_STATE, Lifecycle, Options
 from .query import ResourceSpec, result_of
 from .queryset import QuerySet
 from .relations import Relation
-from .transport import Client, default_client
 
 if sys.version_info >= (3, 11):
     from typing import dataclass_transform

@@ -47,10 +47,10 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .errors import MIN_SECRET_LENGTH, known_secrets
+from ..errors import MIN_SECRET_LENGTH, known_secrets
 
 if TYPE_CHECKING:
-    from .transport import Client
+    from ..http.transport import Client
 
 __all__ = [
     "ACCOUNT_PLACEHOLDER",
@@ -315,7 +315,7 @@ def replay_client(**overrides: Any) -> Client:
     """A client that replays any cassette recorded with ``vcr_config()``: placeholder
     credentials (``REPLAY_VARIABLES``), refresh ones included, so a recorded 401 and token
     refresh replay too; retries without waiting.  Keyword arguments override ``Client``'s."""
-    from .transport import Client, RetryPolicy
+    from ..http.transport import Client, RetryPolicy
 
     env = REPLAY_VARIABLES
     options: dict[str, Any] = {

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import attrs
 
-from .errors import InvalidFieldValue, UsageError, short_repr
+from ..errors import InvalidFieldValue, UsageError, short_repr
 from .types import ValueType
 
 if TYPE_CHECKING:

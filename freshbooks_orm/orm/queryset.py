@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import attrs
 
-from .errors import (
+from ..errors import (
     FilterNotAppliedError,
     InvalidFilterValue,
     MixedCurrencyError,
@@ -53,14 +53,14 @@ from .errors import (
     closest,
     short_repr,
 )
+from ..http.transport import Client, default_client
 from .lookups import And, Node, Nothing, Q, and_of, matches
 from .planner import Plan, ServerFilter, carried_key, plan, resolve
 from .query import Query, ResourceSpec, page_window
-from .transport import Client, default_client
 from .types import Money, to_int
 
 if TYPE_CHECKING:
-    from .batch import BatchResult
+    from ..batch import BatchResult
     from .model import Model
 
 __all__ = ["Explanation", "PageStats", "QuerySet"]
@@ -869,7 +869,7 @@ class QuerySet(Generic[M]):
         the same name wins (``Customer.note``, ``Payment.note``): give such a run its note
         through ``freshbooks_orm.batch.run``.
         """
-        from .batch import OPTION_NAMES, run, set_fields
+        from ..batch import OPTION_NAMES, run, set_fields
 
         fields = self.model._meta.fields
         options = {k: kwargs.pop(k) for k in list(kwargs) if k in OPTION_NAMES and k not in fields}
@@ -877,13 +877,13 @@ class QuerySet(Generic[M]):
 
     def delete(self, **options: Any) -> BatchResult:
         """Soft-delete every matching object (one ``vis_state`` PUT each)."""
-        from .batch import run
+        from ..batch import run
 
         return run(self._objects_qs(), None, action="delete", **options)
 
     def apply(self, fn: Any, **options: Any) -> BatchResult:
         """Call ``fn(obj)`` on every matching object and save what it changed."""
-        from .batch import run
+        from ..batch import run
 
         return run(self._objects_qs(), fn, action="apply", **options)
 

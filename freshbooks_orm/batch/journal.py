@@ -53,7 +53,7 @@ from typing import Any
 
 import attrs
 
-from .errors import JournalError, RunInUseError, UnknownRunError
+from ..errors import JournalError, RunInUseError, UnknownRunError
 
 __all__ = [
     "FINAL_STATES",

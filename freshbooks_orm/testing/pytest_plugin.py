@@ -34,11 +34,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .testing import REPLAY_VARIABLES, freshbooks_path_matcher, replay_client, vcr_config
+from . import REPLAY_VARIABLES, freshbooks_path_matcher, replay_client, vcr_config
 
 if TYPE_CHECKING:
-    from .sandbox import Sandbox
-    from .transport import Client
+    from ..http.transport import Client
+    from ..sandbox import Sandbox
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -70,7 +70,7 @@ def freshbooks_sandbox(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Sandbox]:
     """A fresh embedded sandbox, stopped after the test (journal and tokens in a temp dir)."""
-    from .sandbox import Sandbox
+    from ..sandbox import Sandbox
 
     _isolate_user_files(monkeypatch, tmp_path_factory)
 
@@ -87,7 +87,7 @@ def freshbooks_client(
     freshbooks_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Client]:
     """A client of the sandbox, made the default and exported as FRESHBOOKS_* variables."""
-    from .transport import RetryPolicy, configure
+    from ..http.transport import RetryPolicy, configure
 
     sandbox = freshbooks_sandbox
     monkeypatch.setenv("FRESHBOOKS_ACCESS_TOKEN", sandbox.access_token)
@@ -135,8 +135,8 @@ def freshbooks_cassette_client(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Client]:
     """Real credentials when recording, placeholders when replaying; made the default client."""
-    from .errors import ConfigurationError
-    from .transport import Client, configure
+    from ..errors import ConfigurationError
+    from ..http.transport import Client, configure
 
     _isolate_user_files(monkeypatch, tmp_path_factory)
     if _record_mode(request) == "none":

@@ -26,14 +26,14 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .errors import UnknownFieldError, closest
+from ..errors import UnknownFieldError, closest
 from .fields import FieldKind, FieldSpec
 from .query import ResourceSpec
 
 if TYPE_CHECKING:
+    from ..http.transport import Client
     from .model import Model
     from .relations import Relation
-    from .transport import Client
 
 __all__ = ["HTTP_DELETE", "READ_ONLY", "VIS_STATE", "Lifecycle", "Options"]
 

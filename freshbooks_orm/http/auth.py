@@ -34,7 +34,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 
-from .errors import (
+from ..errors import (
     AuthenticationError,
     ConfigurationError,
     FreshBooksError,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .errors import closest
+from ..errors import closest
 
 if TYPE_CHECKING:
     from .model import Model

@@ -32,7 +32,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import IO, Any, Protocol, runtime_checkable
 
-from .errors import ConfigurationError
+from ..errors import ConfigurationError
 
 __all__ = ["FileTokenStore", "LockingTokenStore", "TokenStore", "default_token_path"]
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from .errors import MixedCurrencyError, UnknownFieldError, closest
+from ..errors import MixedCurrencyError, UnknownFieldError, closest
 from .types import Money
 
 __all__ = ["MONEY_AVG_PLACES", "Aggregate", "Avg", "Count", "Max", "Min", "Sum"]

@@ -25,7 +25,7 @@ from typing import Any, NoReturn
 
 import attrs
 
-from .errors import InvalidFilterValue, MixedCurrencyError, UnknownFilterError, closest
+from ..errors import InvalidFilterValue, MixedCurrencyError, UnknownFilterError, closest
 from .types import ChoiceType, EnumType, Money, ValueType, to_date, to_decimal
 
 __all__ = [

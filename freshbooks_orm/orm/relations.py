@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 from . import registry
 
 if TYPE_CHECKING:
+    from ..http.transport import Client
     from .model import Model
     from .queryset import QuerySet
-    from .transport import Client
 
 __all__ = ["Relation", "ToMany", "ToOne"]
 

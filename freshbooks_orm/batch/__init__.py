@@ -71,7 +71,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from .errors import (
+from ..errors import (
     ConfigurationError,
     ConflictError,
     InvalidFieldValue,
@@ -84,14 +84,14 @@ from .errors import (
     UnsupportedOperationError,
     closest,
 )
+from ..http.transport import Client, default_client
+from ..orm.model import FieldKind, Model
 from .journal import ItemRecord, Journal, RunRecord
-from .model import FieldKind, Model
-from .transport import Client, default_client
 
 if TYPE_CHECKING:
     import os
 
-    from .queryset import QuerySet
+    from ..orm.queryset import QuerySet
 
 __all__ = [
     "DEFAULT_WORKERS",
@@ -409,7 +409,7 @@ def plan(
         raise ValueError(f"action must be 'update', 'delete' or 'apply', not {action!r}")
     if action != "delete" and not callable(edit):
         raise TypeError(f"{action}() needs a function that edits one object, got {edit!r}")
-    from .queryset import PageStats
+    from ..orm.queryset import PageStats
 
     started = time.monotonic()
     model = queryset.model
@@ -1332,7 +1332,7 @@ def _resource_name(model: type[Model]) -> str:
 def _model_for(resource: str) -> type[Model]:
     """The model class of a journal's resource name (``"invoices"``; schema 1 stored the class
     name, ``"Invoice"``, which the registry accepts too)."""
-    from .registry import get_model
+    from ..orm.registry import get_model
 
     return get_model(resource)
 

@@ -14,7 +14,7 @@ import importlib
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .errors import UnknownFieldError, closest
+from ..errors import UnknownFieldError, closest
 
 if TYPE_CHECKING:
     from .model import Model

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .errors import InvalidFilterValue, UnknownFieldError, UnknownFilterError, closest
+from ..errors import InvalidFilterValue, UnknownFieldError, UnknownFilterError, closest
 from .lookups import (
     TEXT_LOOKUPS,
     TRANSFORMS,

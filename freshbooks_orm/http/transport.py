@@ -56,9 +56,8 @@ import requests.auth
 import requests.utils
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from ._version import __version__
-from .auth import DEFAULT_API_URL, TOKEN_PATH, TokenManager, TokenSaver
-from .errors import (
+from .._version import __version__
+from ..errors import (
     ConfigurationError,
     FreshBooksError,
     MalformedResponseError,
@@ -70,6 +69,7 @@ from .errors import (
     redact,
     short_repr,
 )
+from .auth import DEFAULT_API_URL, TOKEN_PATH, TokenManager, TokenSaver
 from .tokens import TokenStore
 
 __all__ = [

@@ -28,13 +28,19 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
-from .auth import AUTHORIZE_URL, DEFAULT_API_URL, authorization_url, exchange_code, is_loopback
-from .errors import AuthenticationError, ConfigurationError
-from .tokens import TOKENS_ENV, FileTokenStore, default_token_path
-from .transport import ME_PATH, Client
+from ..errors import AuthenticationError, ConfigurationError
+from ..http.auth import (
+    AUTHORIZE_URL,
+    DEFAULT_API_URL,
+    authorization_url,
+    exchange_code,
+    is_loopback,
+)
+from ..http.tokens import TOKENS_ENV, FileTokenStore, default_token_path
+from ..http.transport import ME_PATH, Client
 
 if TYPE_CHECKING:
-    from .cli import Context
+    from . import Context
 
 __all__ = ["COMMANDS", "add_commands", "make_client"]
 
@@ -143,7 +149,7 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_login(ctx: Context) -> int:
-    from .cli import UsageError
+    from . import UsageError
 
     a = ctx.args
     env = os.environ
@@ -363,7 +369,7 @@ def _print_identity(ctx: Context, body: Any) -> None:
                 )
             )
     ctx.print(f"businesses ({len(rows)}):")
-    from .cli import _table
+    from . import _table
 
     ctx.print(_table(("account_id", "name", "role"), [list(r) for r in rows]))
 

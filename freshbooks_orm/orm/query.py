@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import attrs
 
-from .errors import (
+from ..errors import (
     InvalidFilterValue,
     MalformedResponseError,
     UnknownFilterError,

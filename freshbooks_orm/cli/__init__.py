@@ -36,16 +36,18 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import unquote
 
-from . import batch, cli_auth, registry
-from ._version import __version__
-from .errors import FreshBooksError, known_secrets, redact
-from .errors import UsageError as LibraryUsageError
-from .journal import Journal, RunRecord
-from .model import Model
-from .query import BoolFilter, InFilter, SearchBoolFilter
-from .resources.invoices import Invoice
-from .transport import Client, configure
-from .types import Money
+from .. import batch
+from .._version import __version__
+from ..batch.journal import Journal, RunRecord
+from ..errors import FreshBooksError, known_secrets, redact
+from ..errors import UsageError as LibraryUsageError
+from ..http.transport import Client, configure
+from ..orm import registry
+from ..orm.model import Model
+from ..orm.query import BoolFilter, InFilter, SearchBoolFilter
+from ..orm.types import Money
+from ..resources.invoices import Invoice
+from . import auth as cli_auth
 
 __all__ = ["main"]
 
@@ -299,7 +301,7 @@ class Context:
     def client(self) -> Client:
         if self._client is None:
             if self.opt("sandbox"):
-                from .sandbox import Sandbox
+                from ..sandbox import Sandbox
 
                 self.sandbox = self._stack.enter_context(Sandbox(invoices=SANDBOX_INVOICES, seed=1))
                 self.note(f"using a fresh embedded sandbox ({SANDBOX_INVOICES} invoices)")
@@ -373,7 +375,7 @@ def _filters(model: type[Model], texts: Sequence[str], option: str = "--filter")
 
 
 def _lookup_value(model: type[Model], name: str, value: str, option: str) -> Any:
-    from .planner import parse_key
+    from ..orm.planner import parse_key
 
     spec = model._meta.resource
     assert spec is not None
@@ -693,7 +695,7 @@ def cmd_runs_undo(ctx: Context) -> int:
 
 
 def cmd_serve(ctx: Context) -> int:
-    from .sandbox import Sandbox
+    from ..sandbox import Sandbox
 
     a = ctx.args
     stop = threading.Event()
@@ -907,7 +909,7 @@ def _fail(ctx: Context, exc: BaseException, debug: bool, *, internal: bool = Fal
 
 def run_demo(out: TextIO) -> int:
     """A tour on an in-process sandbox: each step's code, its result and the requests it sent."""
-    from .sandbox import Sandbox
+    from ..sandbox import Sandbox
 
     def say(text: str = "") -> None:
         print(text, file=out)

@@ -39,6 +39,7 @@ from urllib.parse import unquote
 from .. import batch
 from .._version import __version__
 from ..batch.journal import Journal, RunRecord
+from ..batch.results import _show
 from ..errors import FreshBooksError, known_secrets, redact
 from ..errors import UsageError as LibraryUsageError
 from ..http.transport import Client, configure
@@ -776,7 +777,7 @@ def _summary(before: Any, payload: Any) -> str:
     parts = []
     for key, new in payload.items():
         old = (before or {}).get(key)
-        parts.append(f"{key}: {batch._show(old)} -> {batch._show(new)}")
+        parts.append(f"{key}: {_show(old)} -> {_show(new)}")
     text = "; ".join(parts)
     return text if len(text) <= 80 else text[:77] + "..."
 

@@ -77,7 +77,34 @@ _V1_RESOURCES = {"Invoice": "invoices"}
 #: The shortest run id prefix accepted (the date alone is not an id).
 MIN_PREFIX = 4
 
-_TABLES = """
+#: The items table's columns: one definition for a new journal and the schema-1 migration.
+_ITEMS_COLUMNS = """(
+    run_id         TEXT NOT NULL REFERENCES runs(id),
+    resource       TEXT NOT NULL,
+    object_id      INTEGER NOT NULL,
+    seq            INTEGER NOT NULL,
+    state          TEXT NOT NULL,
+    before         TEXT,
+    before_updated TEXT,
+    payload        TEXT,
+    after          TEXT,
+    after_updated  TEXT,
+    error          TEXT,
+    detail         TEXT,
+    changed_at     TEXT NOT NULL,
+    PRIMARY KEY (run_id, resource, object_id)
+)"""
+#: The lease's columns of ``runs`` (added by the schema-1 migration): (name, SQL type).
+_LEASE_COLUMNS = (
+    ("lease_pid", "INTEGER"),
+    ("lease_host", "TEXT"),
+    ("lease_since", "TEXT"),
+    ("lease_token", "TEXT"),
+)
+_ITEMS_INDEX = "INDEX {if_not_exists}items_state ON items (run_id, state)"
+
+_TABLES = (
+    """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
     id            TEXT PRIMARY KEY,
@@ -99,65 +126,36 @@ CREATE TABLE IF NOT EXISTS runs (
     unchanged     INTEGER NOT NULL DEFAULT 0,
     failed        INTEGER NOT NULL DEFAULT 0,
     conflict      INTEGER NOT NULL DEFAULT 0,
-    lease_pid     INTEGER,
-    lease_host    TEXT,
-    lease_since   TEXT,
-    lease_token   TEXT
-);
-CREATE TABLE IF NOT EXISTS items (
-    run_id         TEXT NOT NULL REFERENCES runs(id),
-    resource       TEXT NOT NULL,
-    object_id      INTEGER NOT NULL,
-    seq            INTEGER NOT NULL,
-    state          TEXT NOT NULL,
-    before         TEXT,
-    before_updated TEXT,
-    payload        TEXT,
-    after          TEXT,
-    after_updated  TEXT,
-    error          TEXT,
-    detail         TEXT,
-    changed_at     TEXT NOT NULL,
-    PRIMARY KEY (run_id, resource, object_id)
-);
-CREATE INDEX IF NOT EXISTS items_state ON items (run_id, state);
 """
-
-_MIGRATE_V1 = """
-CREATE TABLE items_v2 (
-    run_id         TEXT NOT NULL REFERENCES runs(id),
-    resource       TEXT NOT NULL,
-    object_id      INTEGER NOT NULL,
-    seq            INTEGER NOT NULL,
-    state          TEXT NOT NULL,
-    before         TEXT,
-    before_updated TEXT,
-    payload        TEXT,
-    after          TEXT,
-    after_updated  TEXT,
-    error          TEXT,
-    detail         TEXT,
-    changed_at     TEXT NOT NULL,
-    PRIMARY KEY (run_id, resource, object_id)
+    + ",\n".join(f"    {name:<13} {kind}" for name, kind in _LEASE_COLUMNS)
+    + f"""
 );
+CREATE TABLE IF NOT EXISTS items {_ITEMS_COLUMNS};
+CREATE {_ITEMS_INDEX.format(if_not_exists="IF NOT EXISTS ")};
+"""
+)
+
+# Formatted again with the resource mapping (``{resource}``, ``{resource_of_run}``).
+_MIGRATE_V1 = (
+    f"""
+CREATE TABLE items_v2 {_ITEMS_COLUMNS};
 INSERT INTO items_v2 (run_id, resource, object_id, seq, state, before, before_updated, payload,
                       after, after_updated, error, changed_at)
-    SELECT i.run_id, {resource}, i.invoice_id, i.seq, i.state, i.before, i.before_updated,
+    SELECT i.run_id, {{resource}}, i.invoice_id, i.seq, i.state, i.before, i.before_updated,
            i.payload, i.after, i.after_updated, i.error, i.changed_at
     FROM items AS i JOIN runs AS r ON r.id = i.run_id;
 DROP TABLE items;
 ALTER TABLE items_v2 RENAME TO items;
-CREATE INDEX items_state ON items (run_id, state);
-ALTER TABLE runs ADD COLUMN lease_pid INTEGER;
-ALTER TABLE runs ADD COLUMN lease_host TEXT;
-ALTER TABLE runs ADD COLUMN lease_since TEXT;
-ALTER TABLE runs ADD COLUMN lease_token TEXT;
-UPDATE runs SET resource = {resource_of_run};
+CREATE {_ITEMS_INDEX.format(if_not_exists="")};
+"""
+    + "".join(f"ALTER TABLE runs ADD COLUMN {name} {kind};\n" for name, kind in _LEASE_COLUMNS)
+    + """UPDATE runs SET resource = {resource_of_run};
 UPDATE runs SET status = 'undone' WHERE id IN (
     SELECT u.undoes FROM runs AS u WHERE u.undoes IS NOT NULL AND u.status = 'finished'
     AND NOT EXISTS (SELECT 1 FROM items AS i WHERE i.run_id = u.id
                     AND i.state NOT IN ('done', 'unchanged')));
 """
+)
 
 
 def _v1_resource_sql(column: str) -> str:

@@ -22,8 +22,8 @@ NAME = "freshbooks_orm"
 #: function-level imports that point "up" the layers, with why they are deferred
 DEFERRED = {
     ("freshbooks_orm.orm.queryset", "freshbooks_orm.batch"),  # QuerySet.update/delete/apply
-    # login/logout/whoami borrow the CLI's UsageError and table printer at call time
-    ("freshbooks_orm.cli.auth", "freshbooks_orm.cli"),
+    # login borrows the CLI's UsageError at call time (the context builds clients with auth)
+    ("freshbooks_orm.cli.auth", "freshbooks_orm.cli.context"),
 }
 
 

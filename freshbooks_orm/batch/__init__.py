@@ -64,7 +64,7 @@ the ``journal`` beneath them.  The names below are the public API.
 
 from __future__ import annotations
 
-# The ``X as X`` imports: names 0.1 had here, outside ``__all__``, still importable.
+# Below, the ``X as X`` imports re-export names 0.1 had here outside ``__all__``.
 from ..errors import ConflictError, JournalError, RunInUseError, RunStateError, UnknownFieldError
 from .execute import DEFAULT_WORKERS
 from .execute import STOP_AFTER_UNREACHABLE as STOP_AFTER_UNREACHABLE

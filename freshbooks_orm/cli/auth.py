@@ -38,9 +38,10 @@ from ..http.auth import (
 )
 from ..http.tokens import TOKENS_ENV, FileTokenStore, default_token_path
 from ..http.transport import ME_PATH, Client
+from .output import _table
 
 if TYPE_CHECKING:
-    from . import Context
+    from .context import Context
 
 __all__ = ["COMMANDS", "add_commands", "make_client"]
 
@@ -149,7 +150,7 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_login(ctx: Context) -> int:
-    from . import UsageError
+    from .context import UsageError
 
     a = ctx.args
     env = os.environ
@@ -369,8 +370,6 @@ def _print_identity(ctx: Context, body: Any) -> None:
                 )
             )
     ctx.print(f"businesses ({len(rows)}):")
-    from . import _table
-
     ctx.print(_table(("account_id", "name", "role"), [list(r) for r in rows]))
 
 

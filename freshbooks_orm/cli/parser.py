@@ -16,6 +16,7 @@ __all__ = ["EXIT_CODES", "PROG", "SANDBOX_INVOICES", "build_parser"]
 
 PROG = "freshbooks-orm"
 SANDBOX_INVOICES = 200
+RUN_HELP = "a run id, a unique prefix, or 'latest'"
 EXIT_CODES = """exit codes:
   0    done
   1    the API or the network failed, an answer could not be read, some invoices failed or
@@ -66,6 +67,38 @@ def _batch_options(p: argparse.ArgumentParser, *, dry_run: bool = True) -> None:
         help=f"concurrent writers (default {batch.DEFAULT_WORKERS})",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _scope_and_batch_options(p: argparse.ArgumentParser) -> None:
+    """The options of a resource's ``update`` and ``delete`` after its own ones."""
+    p.add_argument("--all", action="store_true", help="allow running without --filter")
+    p.add_argument("--note", help="a note stored with the run in the journal")
+    _batch_options(p)
+
+
+def _run_writer(
+    run_cmds: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: argparse.ArgumentParser,
+    name: str,
+    *,
+    help: str,
+    options: str,
+    description: str,
+    force: str,
+) -> argparse.ArgumentParser:
+    """``runs resume`` or ``runs undo``: a command that writes a journalled run again."""
+    p = run_cmds.add_parser(
+        name,
+        parents=[common],
+        help=help,
+        usage=f"{PROG} runs {name} RUN {options} [options]",
+        description=description,
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("run", metavar="RUN", help=RUN_HELP)
+    p.add_argument("--force", action="store_true", help=force)
+    return p
 
 
 def _positive_int(text: str) -> int:
@@ -183,9 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
         update.add_argument(
             "--unset", action="append", default=[], metavar="NAME", help="set to null"
         )
-        update.add_argument("--all", action="store_true", help="allow running without --filter")
-        update.add_argument("--note", help="a note stored with the run in the journal")
-        _batch_options(update)
+        _scope_and_batch_options(update)
 
         delete = res_cmds.add_parser(
             "delete",
@@ -193,43 +224,37 @@ def build_parser() -> argparse.ArgumentParser:
             help=f"delete every matching one ({meta.lifecycle.delete_style})",
         )
         filters(delete)
-        delete.add_argument("--all", action="store_true", help="allow running without --filter")
-        delete.add_argument("--note", help="a note stored with the run in the journal")
-        _batch_options(delete)
+        _scope_and_batch_options(delete)
 
     runs = commands.add_parser("runs", help="the journal of batch runs")
     run_cmds = runs.add_subparsers(dest="runs_command", metavar="SUBCOMMAND", required=True)
     runs_list = run_cmds.add_parser("list", parents=[common], help="recent runs, newest first")
     runs_list.add_argument("--limit", type=_positive_int, default=20)
     runs_show = run_cmds.add_parser("show", parents=[common], help="one run and its counts")
-    runs_show.add_argument("run", metavar="RUN", help="a run id, a unique prefix, or 'latest'")
+    runs_show.add_argument("run", metavar="RUN", help=RUN_HELP)
     runs_show.add_argument("--items", action="store_true", help="list every invoice of the run")
-    resume = run_cmds.add_parser(
+    resume = _run_writer(
+        run_cmds,
+        common,
         "resume",
-        parents=[common],
         help="finish an interrupted run",
-        usage=f"{PROG} runs resume RUN [--yes] [--force] [--workers N] [options]",
+        options="[--yes] [--force] [--workers N]",
         description="Finish an interrupted run: every object not done is re-read first, so "
         "nothing is written twice. Asks for confirmation; off a terminal, --yes is required.",
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        force="write invoices changed since too",
     )
-    resume.add_argument("run", metavar="RUN", help="a run id, a unique prefix, or 'latest'")
-    resume.add_argument("--force", action="store_true", help="write invoices changed since too")
     _batch_options(resume, dry_run=False)
-    undo = run_cmds.add_parser(
+    undo = _run_writer(
+        run_cmds,
+        common,
         "undo",
-        parents=[common],
         help="write a run's before-images back",
-        usage=f"{PROG} runs undo RUN [--yes] [--force] [--dry-run] [--workers N] [options]",
+        options="[--yes] [--force] [--dry-run] [--workers N]",
         description="Write a run's before-images back, as a new run. Objects changed since the "
         "run wrote them are refused unless --force. Asks for confirmation; off a terminal, "
         "--yes is required.",
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        force="also undo invoices changed since",
     )
-    undo.add_argument("run", metavar="RUN", help="a run id, a unique prefix, or 'latest'")
-    undo.add_argument("--force", action="store_true", help="also undo invoices changed since")
     undo.add_argument("--note", help="a note stored with the undo run")
     _batch_options(undo)
     cli_auth.add_commands(commands, common)

@@ -18,7 +18,7 @@ from ..orm.query import BoolFilter, InFilter, SearchBoolFilter
 from ..orm.types import Money
 from .context import Context, UsageError
 from .output import _cell, _json_default, _table
-from .runs import _report
+from .runs import _confirmed, _report, _writing
 
 __all__ = ["cmd_delete", "cmd_list", "cmd_show", "cmd_update"]
 
@@ -206,15 +206,9 @@ def _execute(ctx: Context, the_plan: batch.Plan, verb: str) -> int:
         ctx.note("nothing to write")
         return 0 if not preview.failed else 1
     noun = the_plan.model._meta.name or "object"
-    if not ctx.confirm(f"{verb} {the_plan.planned} {noun.replace('_', ' ')}?"):
-        ctx.note("cancelled; nothing was written")
+    if not _confirmed(ctx, f"{verb} {the_plan.planned} {noun.replace('_', ' ')}?"):
         return 1
-    result = the_plan.execute(
-        workers=ctx.args.workers,
-        journal=ctx.journal(),
-        progress=ctx.progress(),
-        note=ctx.args.note,
-    )
+    result = the_plan.execute(journal=ctx.journal(), note=ctx.args.note, **_writing(ctx))
     return _report(ctx, result)
 
 

@@ -34,6 +34,21 @@ def _report(ctx: Context, result: batch.BatchResult) -> int:
     return 0 if result.ok else 1
 
 
+def _confirmed(
+    ctx: Context, question: str, cancelled: str = "cancelled; nothing was written"
+) -> bool:
+    """Ask before a write; say so when the answer is no."""
+    if ctx.confirm(question):
+        return True
+    ctx.note(cancelled)
+    return False
+
+
+def _writing(ctx: Context) -> dict[str, Any]:
+    """The options of a write that come from the command line: workers and progress display."""
+    return {"workers": ctx.args.workers, "progress": ctx.progress()}
+
+
 def _run(journal: Journal, ref: str) -> RunRecord:
     try:
         return journal.run(ref)
@@ -89,16 +104,10 @@ def cmd_runs_resume(ctx: Context) -> int:
     if not run.pending:
         ctx.print(f"run {run.id} has nothing left to do ({run.count('done')} done)")
         return 0
-    if not ctx.confirm(f"Resume run {run.id}: {run.pending} invoice(s) left?"):
-        ctx.note("cancelled")
+    if not _confirmed(ctx, f"Resume run {run.id}: {run.pending} invoice(s) left?", "cancelled"):
         return 1
     result = batch.resume(
-        run.id,
-        client=ctx.client(),
-        journal=journal,
-        workers=ctx.args.workers,
-        progress=ctx.progress(),
-        force=ctx.args.force,
+        run.id, client=ctx.client(), journal=journal, force=ctx.args.force, **_writing(ctx)
     )
     return _report(ctx, result)
 
@@ -112,17 +121,15 @@ def cmd_runs_undo(ctx: Context) -> int:
     ctx.print(str(preview))
     if ctx.args.dry_run or not preview.planned:
         return 0
-    if not ctx.confirm(f"Undo run {run.id}: restore {preview.planned} invoice(s)?"):
-        ctx.note("cancelled; nothing was written")
+    if not _confirmed(ctx, f"Undo run {run.id}: restore {preview.planned} invoice(s)?"):
         return 1
     result = batch.undo(
         run.id,
         client=ctx.client(),
         journal=journal,
         force=ctx.args.force,
-        workers=ctx.args.workers,
-        progress=ctx.progress(),
         note=ctx.args.note,
+        **_writing(ctx),
     )
     code = _report(ctx, result)
     if result.conflicts:

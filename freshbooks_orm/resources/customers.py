@@ -76,17 +76,10 @@ CUSTOMER_FILTERS = {
 }
 
 CUSTOMER_LOOKUPS = {
-    "id": "userid",
-    "pk": "userid",
-    "id__in": "userids",
-    "pk__in": "userids",
-    "userid__in": "userids",
     "fname__contains": "fname_like",
     "lname__contains": "lname_like",
     "note__contains": "note_like",
     "organization__contains": "organization_like",
-    "updated__gte": "updated_min",
-    "updated__lt": "updated_max",
 }
 
 CUSTOMER_INCLUDES = (

@@ -79,18 +79,11 @@ ESTIMATE_FILTERS = {
 }
 
 ESTIMATE_LOOKUPS = {
-    "id": "estimateid",
-    "pk": "estimateid",
-    "id__in": "estimateids",
-    "pk__in": "estimateids",
-    "estimateid__in": "estimateids",
     "estimate_number__contains": "estimate_number_like",
     "notes__contains": "notes",
     "status": "statusid",
     "status__in": "statusids",
     "customerid__in": "customerids",
-    "updated__gte": "updated_min",
-    "updated__lt": "updated_max",
 }
 
 ESTIMATE_INCLUDES = (

@@ -88,11 +88,6 @@ EXPENSE_FILTERS = {
 }
 
 EXPENSE_LOOKUPS = {
-    "id": "expenseid",
-    "pk": "expenseid",
-    "id__in": "expenseids",
-    "pk__in": "expenseids",
-    "expenseid__in": "expenseids",
     "clientid__in": "clientids",
     "staffid__in": "staffids",
     "profileid__in": "profileids",
@@ -102,8 +97,6 @@ EXPENSE_LOOKUPS = {
     "amount__lt": "amount_max",
     "date__gte": "date_min",
     "date__lt": "date_max",
-    "updated__gte": "updated_min",
-    "updated__lt": "updated_max",
 }
 
 EXPENSE_SPEC = ResourceSpec(

@@ -122,11 +122,6 @@ INVOICE_FILTERS = {
 }
 
 INVOICE_LOOKUPS = {
-    "id": "invoiceid",
-    "pk": "invoiceid",
-    "id__in": "invoiceids",
-    "pk__in": "invoiceids",
-    "invoiceid__in": "invoiceids",
     "invoice_number__contains": "invoice_number_like",
     "notes__contains": "notes",
     "po_number__contains": "po_number",
@@ -136,8 +131,6 @@ INVOICE_LOOKUPS = {
     "parent": "parentid",
     "create_date__gte": "date_min",
     "create_date__lt": "date_max",
-    "updated__gte": "updated_min",
-    "updated__lt": "updated_max",
     "amount__gte": "total_min",
     "amount__lt": "total_max",
 }

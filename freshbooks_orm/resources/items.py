@@ -47,11 +47,6 @@ ITEM_SPEC = ResourceSpec(
         )
     },
     lookups={
-        "id": "itemid",
-        "pk": "itemid",
-        "id__in": "itemids",
-        "pk__in": "itemids",
-        "itemid__in": "itemids",
         "description__contains": "description",
         "unit_cost__gte": "unit_cost_min",
         "unit_cost__lt": "unit_cost_max",
@@ -59,8 +54,6 @@ ITEM_SPEC = ResourceSpec(
         "inventory__lt": "inventory_max",
         "qty__gte": "qty_min",
         "qty__lt": "qty_max",
-        "updated__gte": "updated_min",
-        "updated__lt": "updated_max",
     },
 )
 

@@ -72,17 +72,10 @@ PAYMENT_FILTERS = {
 }
 
 PAYMENT_LOOKUPS = {
-    "id": "logid",
-    "pk": "logid",
-    "id__in": "logids",
-    "pk__in": "logids",
-    "logid__in": "logids",
     "date__gte": "date_min",
     "date__lt": "date_max",
     "amount__gte": "amount_min",
     "amount__lt": "amount_max",
-    "updated__gte": "updated_min",
-    "updated__lt": "updated_max",
     "customerid__in": "customerids",
     "clientid__in": "clientids",
     "currency_code": "currency",

@@ -56,11 +56,6 @@ RECURRING_PROFILE_FILTERS = {
 }
 
 RECURRING_PROFILE_LOOKUPS = {
-    "id": "profileid",
-    "pk": "profileid",
-    "id__in": "profileids",
-    "pk__in": "profileids",
-    "profileid__in": "profileids",
     "customerid": "clientid",
     "customerid__in": "clientids",
 }

@@ -37,15 +37,8 @@ TAX_SPEC = ResourceSpec(
         )
     },
     lookups={
-        "id": "taxid",
-        "pk": "taxid",
-        "id__in": "taxids",
-        "pk__in": "taxids",
-        "taxid__in": "taxids",
         "name__contains": "name",
         "number__contains": "number",
-        "updated__gte": "updated_min",
-        "updated__lt": "updated_max",
     },
 )
 

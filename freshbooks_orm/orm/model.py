@@ -98,8 +98,10 @@ class _Page:
     alone; a value that does not parse is left for its object's own read to report).  The next
     objects' reads then find their value in their ``__dict__``, with no call at all: this is
     what makes reading a few fields of every invoice cost about what typing them by hand costs.
-    ``release()`` (called by ``QuerySet.iterator()`` once a page is consumed) lets the objects
-    fall back to parsing alone, so a streamed page is freed as soon as nothing holds it.
+    ``release()`` lets the objects fall back to parsing alone and drops the page's hold on
+    them: ``QuerySet.iterator()`` calls it once a page is consumed (a streamed page is freed as
+    soon as nothing holds it), and a loop over a queryset once the loop is over (an object kept
+    from the loop does not keep its page mates alive).
     """
 
     __slots__ = ("dicts", "done")

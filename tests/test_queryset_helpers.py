@@ -109,6 +109,26 @@ def test_local_ordering_reads_everything_then_sorts(objects, sb, rows):
         list(objects.order_by("amount"))
 
 
+def test_count_exists_aggregate_ignore_an_ordering_no_slice_depends_on(objects, sb, rows):
+    # Ordering by money across currencies cannot be done, but count(), exists() and aggregate()
+    # do not depend on order (as in Django): they answer, with the unordered request count.
+    qs = objects.filter(amount__gte=100).order_by("-amount")
+    expected = [r for r in rows if r.amount.amount >= 100]
+    assert len({r.currency_code for r in expected}) > 1
+    sb.requests.clear()
+    assert qs.count() == len(expected)
+    assert len(gets(sb)) == 1  # exact once the ordering is dropped: one verified request
+    sb.requests.clear()
+    assert qs.exists()
+    assert len(gets(sb)) == 1
+    assert qs.aggregate(n=Count())["n"] == len(expected)
+    local = objects.exclude(v3_status="paid").order_by("amount")
+    assert local.count() == sum(1 for r in rows if r.v3_status != "paid")
+    # a slice does pick rows by the ordering, so it still needs it
+    with pytest.raises(MixedCurrencyError):
+        local[:5].count()
+
+
 def test_server_ordering_and_clearing_it(objects, sb, rows):
     qs = objects.order_by("create_date")
     assert qs.query.sort == "invoice_date_asc"

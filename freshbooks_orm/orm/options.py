@@ -89,7 +89,9 @@ class Options:
         ``model``            the model class
         ``name``             its name in the registry (``"invoices"``), None for sub-objects
         ``resource``         its ``ResourceSpec`` (path, envelope keys, ``filters``, ``lookups``,
-                             ``includes``, ``sorts``), None for sub-objects such as lines
+                             ``includes``, ``sorts``), None for sub-objects such as lines;
+                             its ``lookups`` include the derived ones
+                             (``ResourceSpec.with_derived_lookups``)
         ``fields``           attribute name -> ``FieldSpec``, in declaration order
         ``nested``           the nested-list fields among them (``lines``, ``contacts``)
         ``pk``               the attribute holding the primary key (``"id"``)
@@ -120,6 +122,8 @@ class Options:
         repr_fields: tuple[str, ...],
         list_columns: tuple[str, ...] = (),
     ) -> None:
+        if resource is not None:
+            resource = resource.with_derived_lookups(pk_filter, pk_in_filter)
         self.model = model
         self.name = name
         self.resource = resource

@@ -227,6 +227,36 @@ class ResourceSpec:
                 f"{self.single_key}.{did_you_mean} Valid filters: {', '.join(valid)}."
             ) from None
 
+    def with_derived_lookups(self, pk_filter: str | None, pk_in_filter: str | None) -> ResourceSpec:
+        """This spec with the lookups every resource has, derived from what it declares.
+
+        * with an In filter on the primary key: ``id__in``, ``pk__in`` (and
+          ``<pk_filter>__in``) name it, and ``id``/``pk`` name the Equals filter (a lone
+          Equals filter, such as credit notes' unconfirmed ``creditid``, only narrows
+          ``get()`` and gets no lookups);
+        * with ``updated_min``/``updated_max``: ``updated__gte``/``updated__lt`` name them.
+
+        A lookup the resource declares itself wins.  Returns ``self`` when nothing is added.
+        """
+        first: dict[str, str] = {}
+        if pk_in_filter is not None:
+            if pk_filter is not None:
+                first.update(id=pk_filter, pk=pk_filter)
+            first.update(id__in=pk_in_filter, pk__in=pk_in_filter)
+            if pk_filter is not None:
+                first[f"{pk_filter}__in"] = pk_in_filter
+        last: dict[str, str] = {}
+        if "updated_min" in self.filters and "updated_max" in self.filters:
+            last.update(updated__gte="updated_min", updated__lt="updated_max")
+        lookups = {
+            **first,
+            **self.lookups,
+            **{k: v for k, v in last.items() if k not in self.lookups},
+        }
+        if lookups == dict(self.lookups):
+            return self
+        return attrs.evolve(self, lookups=lookups)
+
     def list_path(self, account_id: str) -> str:
         return f"/accounting/account/{quote(account_id, safe='')}/{self.path}"
 

@@ -622,6 +622,8 @@ class QuerySet(Generic[M]):
         if the_plan.empty:
             return 0
         if not the_plan.exact:
+            if self._order_is_moot():
+                return self._unordered().count()
             return sum(len(page) for page in self._pages())
         client = self.get_client()
         _rows, total, _pages = self._fetch(client, 1, the_plan.spec.max_per_page, need_total=True)
@@ -633,7 +635,19 @@ class QuerySet(Generic[M]):
         """Whether any row matches: from the cache, or one request (exact plans)."""
         if self._cache is not None:
             return bool(self._cache)
+        if self._order_is_moot():
+            return self._unordered().exists()
         return self.first() is not None
+
+    def _order_is_moot(self) -> bool:
+        """Whether an ordering is set that cannot change the answer: no slice picks rows by it.
+
+        ``count()``, ``exists()`` and ``aggregate()`` then ignore it, as Django's do, so they
+        neither read every row to sort them nor fail on a sort (money across currencies)."""
+        return bool(self._ordering or self._reversed) and not self._low and self._high is None
+
+    def _unordered(self) -> QuerySet[M]:
+        return self._chain(_ordering=(), _reversed=False)
 
     def first(self) -> Any:
         """The first row or None: from the cache, or one request (exact plans)."""
@@ -852,6 +866,8 @@ class QuerySet(Generic[M]):
         for agg in wanted.values():
             agg.check(self.model)
         objects = self._objects_qs()
+        if objects._cache is None and objects._order_is_moot():
+            objects = objects._unordered()
         the_plan = objects._get_plan()
         if all(a.counts_rows for a in wanted.values()) and the_plan.exact:
             n = objects.count()

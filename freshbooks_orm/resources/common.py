@@ -1,13 +1,16 @@
-"""Declarations shared by several resources: visibility states and the filters every
-accounting list has."""
+"""Declarations shared by several resources: visibility states, the filters every accounting
+list has, and the filter shapes the documents (invoices, estimates, ...) share."""
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Callable
 from typing import Any
 
-from ..orm.query import DateFilter, EqualsFilter, Filter, encode_enum
+from ..orm.query import DateFilter, EqualsFilter, Filter, InFilter, encode_enum
+from ..orm.query import encode_decimal as dec
+from ..orm.query import encode_int as int_
 from ..orm.types import EnumType, ValueType
 
 __all__ = [
@@ -15,6 +18,13 @@ __all__ = [
     "UTC_DATETIME",
     "VIS_STATE",
     "VisState",
+    "date_range",
+    "decimal_range",
+    "id_filters",
+    "notes_filter",
+    "number_filters",
+    "range_lookups",
+    "status_filters",
     "updated_filters",
     "vis_state_filter",
 ]
@@ -78,3 +88,47 @@ def updated_filters() -> tuple[Filter, Filter]:
         DateFilter("updated_min", doc="updated >= value (day granularity)"),
         DateFilter("updated_max", doc="updated < value (day granularity)"),
     )
+
+
+def id_filters(name: str, doc: str = "") -> tuple[Filter, Filter]:
+    """``<name>`` (equals) and ``<name>s`` (in) on an integer id: ``invoiceid``/``invoiceids``."""
+    return EqualsFilter(name, int_, doc=doc), InFilter(f"{name}s", int_, doc=doc)
+
+
+def date_range(name: str, what: str) -> tuple[Filter, Filter]:
+    """``<name>_min``/``<name>_max``: ``what`` >= value and ``what`` < value, on dates."""
+    return (
+        DateFilter(f"{name}_min", doc=f"{what} >= value"),
+        DateFilter(f"{name}_max", doc=f"{what} < value"),
+    )
+
+
+def decimal_range(name: str, what: str) -> tuple[Filter, Filter]:
+    """``<name>_min``/``<name>_max``: ``what`` >= value and ``what`` < value, on decimals."""
+    return (
+        EqualsFilter(f"{name}_min", dec, doc=f"{what} >= value"),
+        EqualsFilter(f"{name}_max", dec, doc=f"{what} < value"),
+    )
+
+
+def range_lookups(field: str, name: str) -> dict[str, str]:
+    """``<field>__gte`` -> ``<name>_min`` and ``<field>__lt`` -> ``<name>_max``."""
+    return {f"{field}__gte": f"{name}_min", f"{field}__lt": f"{name}_max"}
+
+
+def number_filters(document: str) -> tuple[Filter, Filter]:
+    """``<document>_number`` (equals) and ``<document>_number_like`` (contains)."""
+    return (
+        EqualsFilter(f"{document}_number"),
+        EqualsFilter(f"{document}_number_like", doc=f"{document} number contains"),
+    )
+
+
+def notes_filter() -> Filter:
+    """``notes``: the document's notes contain the value."""
+    return EqualsFilter("notes", doc="notes contain")
+
+
+def status_filters(encode: Callable[[Any], str]) -> tuple[Filter, Filter]:
+    """``statusid`` (equals) and ``statusids`` (in) on a document's ``status`` code."""
+    return EqualsFilter("statusid", encode), InFilter("statusids", encode)

@@ -19,11 +19,11 @@ import datetime as dt
 from typing import TYPE_CHECKING, ClassVar
 
 from ..orm.model import Model, computed, nested, resource, state, writable
-from ..orm.query import DateFilter, EqualsFilter, ResourceSpec
+from ..orm.query import EqualsFilter, ResourceSpec
 from ..orm.query import encode_int as int_
 from ..orm.relations import ToOne
 from ..orm.types import CURRENCY, DATE, INT, MONEY, STR, ChoiceType, Money
-from .common import VIS_STATE, VisState, vis_state_filter
+from .common import VIS_STATE, VisState, date_range, range_lookups, vis_state_filter
 from .lines import DocumentLine
 
 if TYPE_CHECKING:
@@ -39,15 +39,13 @@ CREDIT_NOTE_FILTERS = {
     for f in (
         EqualsFilter("creditid", int_, doc="[?] unconfirmed"),
         EqualsFilter("clientid", int_),
-        DateFilter("date_min", doc="create_date >= value"),
-        DateFilter("date_max", doc="create_date < value"),
+        *date_range("date", "create_date"),
         vis_state_filter(),
     )
 }
 
 CREDIT_NOTE_LOOKUPS = {
-    "create_date__gte": "date_min",
-    "create_date__lt": "date_max",
+    **range_lookups("create_date", "date"),
 }
 
 CREDIT_NOTE_SPEC = ResourceSpec(

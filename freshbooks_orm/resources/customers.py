@@ -20,11 +20,18 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..orm.model import Model, computed, nested, resource, state, writable
-from ..orm.query import EqualsFilter, InFilter, ResourceSpec, SearchBoolFilter
-from ..orm.query import encode_int as int_
+from ..orm.query import EqualsFilter, ResourceSpec, SearchBoolFilter
 from ..orm.relations import ToMany
 from ..orm.types import BOOL, CURRENCY, EASTERN_DATETIME, INT, STR
-from .common import ANY, UTC_DATETIME, VIS_STATE, VisState, updated_filters, vis_state_filter
+from .common import (
+    ANY,
+    UTC_DATETIME,
+    VIS_STATE,
+    VisState,
+    id_filters,
+    updated_filters,
+    vis_state_filter,
+)
 
 if TYPE_CHECKING:
     from .estimates import Estimate
@@ -43,8 +50,7 @@ _ADDRESS = (
 CUSTOMER_FILTERS = {
     f.name: f
     for f in (
-        EqualsFilter("userid", int_),
-        InFilter("userids", int_),
+        *id_filters("userid"),
         EqualsFilter("email"),
         EqualsFilter("username"),
         EqualsFilter(
@@ -76,17 +82,10 @@ CUSTOMER_FILTERS = {
 }
 
 CUSTOMER_LOOKUPS = {
-    "id": "userid",
-    "pk": "userid",
-    "id__in": "userids",
-    "pk__in": "userids",
-    "userid__in": "userids",
     "fname__contains": "fname_like",
     "lname__contains": "lname_like",
     "note__contains": "note_like",
     "organization__contains": "organization_like",
-    "updated__gte": "updated_min",
-    "updated__lt": "updated_max",
 }
 
 CUSTOMER_INCLUDES = (

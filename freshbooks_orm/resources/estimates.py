@@ -23,8 +23,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from ..orm.model import Model, computed, create_only, nested, resource, state, writable
 from ..orm.options import Lifecycle
-from ..orm.query import EqualsFilter, InFilter, ResourceSpec, encode_enum
-from ..orm.query import encode_int as int_
+from ..orm.query import ResourceSpec, encode_enum
 from ..orm.relations import ToOne
 from ..orm.types import (
     BOOL,
@@ -38,7 +37,16 @@ from ..orm.types import (
     EnumType,
     Money,
 )
-from .common import VIS_STATE, VisState, updated_filters, vis_state_filter
+from .common import (
+    VIS_STATE,
+    VisState,
+    id_filters,
+    notes_filter,
+    number_filters,
+    status_filters,
+    updated_filters,
+    vis_state_filter,
+)
 from .lines import DocumentLine
 
 if TYPE_CHECKING:
@@ -64,33 +72,22 @@ _status = encode_enum(_STATUS)
 ESTIMATE_FILTERS = {
     f.name: f
     for f in (
-        EqualsFilter("estimateid", int_),
-        InFilter("estimateids", int_),
-        EqualsFilter("estimate_number"),
-        EqualsFilter("estimate_number_like", doc="estimate number contains"),
-        EqualsFilter("notes", doc="notes contain"),
-        EqualsFilter("statusid", _status),
-        InFilter("statusids", _status),
-        EqualsFilter("customerid", int_, doc="[?] unconfirmed"),
-        InFilter("customerids", int_, doc="[?] unconfirmed"),
+        *id_filters("estimateid"),
+        *number_filters("estimate"),
+        notes_filter(),
+        *status_filters(_status),
+        *id_filters("customerid", doc="[?] unconfirmed"),
         *updated_filters(),
         vis_state_filter(),
     )
 }
 
 ESTIMATE_LOOKUPS = {
-    "id": "estimateid",
-    "pk": "estimateid",
-    "id__in": "estimateids",
-    "pk__in": "estimateids",
-    "estimateid__in": "estimateids",
     "estimate_number__contains": "estimate_number_like",
     "notes__contains": "notes",
     "status": "statusid",
     "status__in": "statusids",
     "customerid__in": "customerids",
-    "updated__gte": "updated_min",
-    "updated__lt": "updated_max",
 }
 
 ESTIMATE_INCLUDES = (

@@ -21,8 +21,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..orm.model import Model, computed, create_only, resource, state, writable
-from ..orm.query import DateFilter, EqualsFilter, InFilter, ResourceSpec, SearchBoolFilter
-from ..orm.query import encode_decimal as dec
+from ..orm.query import EqualsFilter, InFilter, ResourceSpec, SearchBoolFilter
 from ..orm.query import encode_int as int_
 from ..orm.relations import ToMany, ToOne
 from ..orm.types import (
@@ -36,7 +35,17 @@ from ..orm.types import (
     EnumType,
     Money,
 )
-from .common import ANY, VIS_STATE, VisState, updated_filters, vis_state_filter
+from .common import (
+    ANY,
+    VIS_STATE,
+    VisState,
+    date_range,
+    decimal_range,
+    id_filters,
+    range_lookups,
+    updated_filters,
+    vis_state_filter,
+)
 
 if TYPE_CHECKING:
     from .customers import Customer
@@ -63,47 +72,32 @@ class ExpenseStatus(enum.IntEnum):
 _STATUS = EnumType(ExpenseStatus)
 
 
-def _id_pair(name: str) -> tuple[EqualsFilter, InFilter]:
-    return EqualsFilter(name, int_), InFilter(f"{name}s", int_)
-
-
 EXPENSE_FILTERS = {
     f.name: f
     for f in (
-        *_id_pair("expenseid"),
-        *_id_pair("clientid"),
+        *id_filters("expenseid"),
+        *id_filters("clientid"),
         EqualsFilter("clientid_not", int_, doc="any client but this one", means="~clientid"),
-        *_id_pair("staffid"),
-        *_id_pair("profileid"),
-        *_id_pair("categoryid"),
-        *_id_pair("projectid"),
+        *id_filters("staffid"),
+        *id_filters("profileid"),
+        *id_filters("categoryid"),
+        *id_filters("projectid"),
         SearchBoolFilter("has_receipt"),
-        EqualsFilter("amount_min", dec, doc="amount >= value"),
-        EqualsFilter("amount_max", dec, doc="amount < value"),
-        DateFilter("date_min", doc="date >= value"),
-        DateFilter("date_max", doc="date < value"),
+        *decimal_range("amount", "amount"),
+        *date_range("date", "date"),
         *updated_filters(),
         vis_state_filter(),
     )
 }
 
 EXPENSE_LOOKUPS = {
-    "id": "expenseid",
-    "pk": "expenseid",
-    "id__in": "expenseids",
-    "pk__in": "expenseids",
-    "expenseid__in": "expenseids",
     "clientid__in": "clientids",
     "staffid__in": "staffids",
     "profileid__in": "profileids",
     "categoryid__in": "categoryids",
     "projectid__in": "projectids",
-    "amount__gte": "amount_min",
-    "amount__lt": "amount_max",
-    "date__gte": "date_min",
-    "date__lt": "date_max",
-    "updated__gte": "updated_min",
-    "updated__lt": "updated_max",
+    **range_lookups("amount", "amount"),
+    **range_lookups("date", "date"),
 }
 
 EXPENSE_SPEC = ResourceSpec(
@@ -132,8 +126,6 @@ EXPENSE_CATEGORY_SPEC = ResourceSpec(
         )
     },
     lookups={
-        "id__in": "categoryids",
-        "pk__in": "categoryids",
         "categoryid__in": "categoryids",
         "category__contains": "name",
     },

@@ -15,9 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..orm.model import Model, computed, create_only, nested, resource, state, writable
 from ..orm.query import (
-    DateFilter,
     EqualsFilter,
-    InFilter,
     ResourceSpec,
     SearchBoolFilter,
     encode_choice,
@@ -42,7 +40,19 @@ from ..orm.types import (
     IntType,
     Money,
 )
-from .common import VIS_STATE, VisState, updated_filters, vis_state_filter
+from .common import (
+    VIS_STATE,
+    VisState,
+    date_range,
+    decimal_range,
+    id_filters,
+    notes_filter,
+    number_filters,
+    range_lookups,
+    status_filters,
+    updated_filters,
+    vis_state_filter,
+)
 
 if TYPE_CHECKING:
     from .customers import Customer
@@ -84,23 +94,17 @@ _status = encode_enum(_STATUS)
 INVOICE_FILTERS = {
     f.name: f
     for f in (
-        EqualsFilter("invoiceid", int_),
-        InFilter("invoiceids", int_),
-        EqualsFilter("invoice_number"),
-        EqualsFilter("invoice_number_like", doc="invoice number contains"),
-        EqualsFilter("notes", doc="notes contain"),
-        EqualsFilter("statusid", _status),
-        InFilter("statusids", _status),
+        *id_filters("invoiceid"),
+        *number_filters("invoice"),
+        notes_filter(),
+        *status_filters(_status),
         EqualsFilter("v3_status", encode_choice(V3_STATUSES)),
         EqualsFilter("currency_code", encode_currency),
         EqualsFilter("currency", means="currency_code"),
-        DateFilter("date_min", doc="create_date >= value"),
-        DateFilter("date_max", doc="create_date < value"),
-        EqualsFilter("total_min", dec, doc="amount >= value"),
-        EqualsFilter("total_max", dec, doc="amount < value"),
+        *date_range("date", "create_date"),
+        *decimal_range("total", "amount"),
         EqualsFilter("po_number", doc="po_number contains"),
-        EqualsFilter("customerid", int_),
-        InFilter("customerids", int_),
+        *id_filters("customerid"),
         EqualsFilter("parentid", int_),
         # encoding unconfirmed: sent as search[paid]=true (the accounting reference's form);
         # the rows are verified against the outstanding amount either way
@@ -122,11 +126,6 @@ INVOICE_FILTERS = {
 }
 
 INVOICE_LOOKUPS = {
-    "id": "invoiceid",
-    "pk": "invoiceid",
-    "id__in": "invoiceids",
-    "pk__in": "invoiceids",
-    "invoiceid__in": "invoiceids",
     "invoice_number__contains": "invoice_number_like",
     "notes__contains": "notes",
     "po_number__contains": "po_number",
@@ -134,12 +133,8 @@ INVOICE_LOOKUPS = {
     "status__in": "statusids",
     "customerid__in": "customerids",
     "parent": "parentid",
-    "create_date__gte": "date_min",
-    "create_date__lt": "date_max",
-    "updated__gte": "updated_min",
-    "updated__lt": "updated_max",
-    "amount__gte": "total_min",
-    "amount__lt": "total_max",
+    **range_lookups("create_date", "date"),
+    **range_lookups("amount", "total"),
 }
 
 #: What a table of invoices shows (``freshbooks-orm invoices list``).

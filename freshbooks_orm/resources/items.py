@@ -11,20 +11,19 @@ import datetime as dt
 from decimal import Decimal
 
 from ..orm.model import Model, computed, resource, state, writable
-from ..orm.query import EqualsFilter, InFilter, ResourceSpec
-from ..orm.query import encode_decimal as dec
-from ..orm.query import encode_int as int_
+from ..orm.query import EqualsFilter, ResourceSpec
 from ..orm.types import DECIMAL, EASTERN_DATETIME, INT, MONEY, STR, Money
-from .common import VIS_STATE, VisState, updated_filters, vis_state_filter
+from .common import (
+    VIS_STATE,
+    VisState,
+    decimal_range,
+    id_filters,
+    range_lookups,
+    updated_filters,
+    vis_state_filter,
+)
 
 __all__ = ["ITEM_SPEC", "Item"]
-
-
-def _between(name: str, what: str) -> tuple[EqualsFilter, EqualsFilter]:
-    return (
-        EqualsFilter(f"{name}_min", dec, doc=f"{what} >= value"),
-        EqualsFilter(f"{name}_max", dec, doc=f"{what} < value"),
-    )
 
 
 ITEM_SPEC = ResourceSpec(
@@ -35,32 +34,21 @@ ITEM_SPEC = ResourceSpec(
     filters={
         f.name: f
         for f in (
-            EqualsFilter("itemid", int_),
-            InFilter("itemids", int_),
+            *id_filters("itemid"),
             EqualsFilter("sku"),
             EqualsFilter("description", doc="description contains"),
-            *_between("unit_cost", "unit cost"),
-            *_between("inventory", "inventory"),
-            *_between("qty", "quantity"),
+            *decimal_range("unit_cost", "unit cost"),
+            *decimal_range("inventory", "inventory"),
+            *decimal_range("qty", "quantity"),
             *updated_filters(),
             vis_state_filter(),
         )
     },
     lookups={
-        "id": "itemid",
-        "pk": "itemid",
-        "id__in": "itemids",
-        "pk__in": "itemids",
-        "itemid__in": "itemids",
         "description__contains": "description",
-        "unit_cost__gte": "unit_cost_min",
-        "unit_cost__lt": "unit_cost_max",
-        "inventory__gte": "inventory_min",
-        "inventory__lt": "inventory_max",
-        "qty__gte": "qty_min",
-        "qty__lt": "qty_max",
-        "updated__gte": "updated_min",
-        "updated__lt": "updated_max",
+        **range_lookups("unit_cost", "unit_cost"),
+        **range_lookups("inventory", "inventory"),
+        **range_lookups("qty", "qty"),
     },
 )
 

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, ClassVar
 
 from ..orm.model import Model, computed, create_only, resource, state, writable
 from ..orm.query import (
-    DateFilter,
     EqualsFilter,
     InFilter,
     ResourceSpec,
@@ -27,11 +26,19 @@ from ..orm.query import (
     encode_choice,
     encode_currency,
 )
-from ..orm.query import encode_decimal as dec
 from ..orm.query import encode_int as int_
 from ..orm.relations import ToOne
 from ..orm.types import BOOL, DATE, EASTERN_DATETIME, INT, MONEY, STR, ChoiceType, Money
-from .common import VIS_STATE, VisState, updated_filters, vis_state_filter
+from .common import (
+    VIS_STATE,
+    VisState,
+    date_range,
+    decimal_range,
+    id_filters,
+    range_lookups,
+    updated_filters,
+    vis_state_filter,
+)
 
 if TYPE_CHECKING:
     from .customers import Customer
@@ -48,18 +55,14 @@ PAYMENT_TYPES = (
 PAYMENT_FILTERS = {
     f.name: f
     for f in (
-        EqualsFilter("logid", int_),
-        InFilter("logids", int_),
-        DateFilter("date_min", doc="date >= value"),
-        DateFilter("date_max", doc="date < value"),
+        *id_filters("logid"),
+        *date_range("date", "date"),
         *updated_filters(),
-        EqualsFilter("amount_min", dec, doc="amount >= value"),
-        EqualsFilter("amount_max", dec, doc="amount < value"),
+        *decimal_range("amount", "amount"),
         EqualsFilter("type", encode_choice(PAYMENT_TYPES)),
         EqualsFilter("customerid", int_, means="clientid"),
         InFilter("customerids", int_, means="clientid__in"),
-        EqualsFilter("clientid", int_),
-        InFilter("clientids", int_),
+        *id_filters("clientid"),
         EqualsFilter("currency", encode_currency, doc="currency_code"),
         EqualsFilter("invoiceid", int_),
         EqualsFilter("notes", doc="note contains"),
@@ -72,17 +75,8 @@ PAYMENT_FILTERS = {
 }
 
 PAYMENT_LOOKUPS = {
-    "id": "logid",
-    "pk": "logid",
-    "id__in": "logids",
-    "pk__in": "logids",
-    "logid__in": "logids",
-    "date__gte": "date_min",
-    "date__lt": "date_max",
-    "amount__gte": "amount_min",
-    "amount__lt": "amount_max",
-    "updated__gte": "updated_min",
-    "updated__lt": "updated_max",
+    **range_lookups("date", "date"),
+    **range_lookups("amount", "amount"),
     "customerid__in": "customerids",
     "clientid__in": "clientids",
     "currency_code": "currency",

@@ -34,7 +34,7 @@ from ..orm.types import (
     STR,
     Money,
 )
-from .common import ANY, VIS_STATE, VisState, vis_state_filter
+from .common import ANY, VIS_STATE, VisState, id_filters, vis_state_filter
 from .lines import DocumentLine
 
 if TYPE_CHECKING:
@@ -45,8 +45,7 @@ __all__ = ["RECURRING_PROFILE_SPEC", "RecurringProfile", "RecurringProfileLine"]
 RECURRING_PROFILE_FILTERS = {
     f.name: f
     for f in (
-        EqualsFilter("profileid", int_),
-        InFilter("profileids", int_),
+        *id_filters("profileid"),
         EqualsFilter("currency_code", encode_currency),
         EqualsFilter("clientid", int_, doc="customerid equals"),
         InFilter("clientids", int_, doc="customerid in"),
@@ -56,11 +55,6 @@ RECURRING_PROFILE_FILTERS = {
 }
 
 RECURRING_PROFILE_LOOKUPS = {
-    "id": "profileid",
-    "pk": "profileid",
-    "id__in": "profileids",
-    "pk__in": "profileids",
-    "profileid__in": "profileids",
     "customerid": "clientid",
     "customerid__in": "clientids",
 }

@@ -13,10 +13,9 @@ from decimal import Decimal
 
 from ..orm.model import Model, computed, resource, writable
 from ..orm.options import HTTP_DELETE
-from ..orm.query import EqualsFilter, InFilter, ResourceSpec, SearchBoolFilter
-from ..orm.query import encode_int as int_
+from ..orm.query import EqualsFilter, ResourceSpec, SearchBoolFilter
 from ..orm.types import BOOL, DECIMAL_STRING, EASTERN_DATETIME, INT, STR
-from .common import updated_filters
+from .common import id_filters, updated_filters
 
 __all__ = ["TAX_SPEC", "Tax"]
 
@@ -28,8 +27,7 @@ TAX_SPEC = ResourceSpec(
     filters={
         f.name: f
         for f in (
-            EqualsFilter("taxid", int_),
-            InFilter("taxids", int_),
+            *id_filters("taxid"),
             EqualsFilter("name", doc="name contains"),
             EqualsFilter("number", doc="number contains"),
             SearchBoolFilter("compound"),
@@ -37,15 +35,8 @@ TAX_SPEC = ResourceSpec(
         )
     },
     lookups={
-        "id": "taxid",
-        "pk": "taxid",
-        "id__in": "taxids",
-        "pk__in": "taxids",
-        "taxid__in": "taxids",
         "name__contains": "name",
         "number__contains": "number",
-        "updated__gte": "updated_min",
-        "updated__lt": "updated_max",
     },
 )
 

@@ -212,6 +212,11 @@ def _randint(rng: random.Random, a: int, b: int) -> int:
     return a + int(rng.random() * (b - a + 1))
 
 
+def _some_day(rng: random.Random) -> dt.date:
+    """A day of the seeded period, uniformly."""
+    return SEED_START + dt.timedelta(days=rng.randrange(_NDAYS))
+
+
 def _weighted(table: tuple[tuple[str, int], ...]) -> tuple[list[str], list[float]]:
     """Names and cumulative weights normalised to 1.0, for :func:`_weighted_pick`."""
     total = sum(w for _, w in table)
@@ -308,6 +313,15 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
+#: The client keys a document (invoice, estimate, credit note, profile) copies from its client.
+_BILL_TO = ("organization", "fname", "lname", "street", "city", "province", "code", "country")
+
+
+def _billed_to(cust: dict[str, Any]) -> dict[str, Any]:
+    """The name and address keys of ``cust`` that a document addressed to it carries."""
+    return {key: cust[key] for key in _BILL_TO}
+
+
 def _generate(
     n: int, seed: int, account_id: str
 ) -> tuple[dict[int, dict[str, Any]], list[dict[str, Any]]]:
@@ -336,14 +350,7 @@ def _generate(
             id=iid,
             invoiceid=iid,
             customerid=cust["customerid"],
-            organization=cust["organization"],
-            fname=cust["fname"],
-            lname=cust["lname"],
-            street=cust["street"],
-            city=cust["city"],
-            province=cust["province"],
-            code=cust["code"],
-            country=cust["country"],
+            **_billed_to(cust),
             currency_code=cur,
             create_date=create.isoformat(),
             invoice_number=f"{i + 1:07d}",
@@ -558,7 +565,7 @@ def _estimates(
         eid = 300_001 + i
         cust = _pick(rng, cust_list)
         cur = cust["currency_code"]
-        create = SEED_START + dt.timedelta(days=rng.randrange(_NDAYS))
+        create = _some_day(rng)
         est = dict(template)
         est.update(
             id=eid,
@@ -568,14 +575,7 @@ def _estimates(
             estimate_number=f"{i + 1:07d}",
             status=int(_weighted_pick(rng, _EST_STATUS)),
             currency_code=cur,
-            organization=cust["organization"],
-            fname=cust["fname"],
-            lname=cust["lname"],
-            street=cust["street"],
-            city=cust["city"],
-            province=cust["province"],
-            code=cust["code"],
-            country=cust["country"],
+            **_billed_to(cust),
             notes=_pick(rng, _NOTES) if rng.random() < 0.3 else "",
         )
         r = rng.random()
@@ -720,7 +720,7 @@ def _expenses(
     out = []
     for i in range(max(4, len(invoices) // 10)):
         xid = 600_001 + i
-        when = SEED_START + dt.timedelta(days=rng.randrange(_NDAYS))
+        when = _some_day(rng)
         exp = dict(template)
         client_id, invoice_id, cur = 0, None, "USD"
         if rng.random() < 0.35:
@@ -769,7 +769,7 @@ def _credit_notes(
         nid = 800_001 + i
         cust = _pick(rng, cust_list)
         cur = cust["currency_code"]
-        when = SEED_START + dt.timedelta(days=rng.randrange(_NDAYS))
+        when = _some_day(rng)
         note = dict(template)
         note.update(
             id=nid,
@@ -779,14 +779,7 @@ def _credit_notes(
             credit_number=f"CN-{i + 1:05d}",
             credit_type=_pick(rng, ("goodwill", "goodwill", "prepayment")),
             currency_code=cur,
-            organization=cust["organization"],
-            fname=cust["fname"],
-            lname=cust["lname"],
-            street=cust["street"],
-            city=cust["city"],
-            province=cust["province"],
-            code=cust["code"],
-            country=cust["country"],
+            **_billed_to(cust),
             status=_pick(rng, ("draft", "sent", "sent", "viewed")),
             updated=f"{when.isoformat()} 10:30:00",
         )
@@ -835,14 +828,7 @@ def _profiles(
             numberRecurring=_pick(rng, (0, 12, 24)),
             include_unbilled_time=pid % 2 == 0,
             currency_code=cur,
-            organization=cust["organization"],
-            fname=cust["fname"],
-            lname=cust["lname"],
-            street=cust["street"],
-            city=cust["city"],
-            province=cust["province"],
-            code=cust["code"],
-            country=cust["country"],
+            **_billed_to(cust),
             updated="2025-06-01 08:00:00",
         )
         line = new_profile_line()

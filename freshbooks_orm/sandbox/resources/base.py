@@ -22,8 +22,10 @@ if TYPE_CHECKING:
     from ..store import Store
 
 __all__ = [
+    "ADDRESS",
     "MAX_AMOUNT",
     "MAX_INT",
+    "NAMES",
     "Filter",
     "Lines",
     "Obj",
@@ -39,6 +41,8 @@ __all__ = [
     "like",
     "money_of",
     "one_of",
+    "updated_between",
+    "vis_state_filter",
 ]
 
 Obj = dict[str, Any]
@@ -126,6 +130,22 @@ def between(name: str, target: str | Getter, kind: str) -> dict[str, Filter]:
     if kind == "date" and isinstance(target, str):
         target = day_of(target)
     return {f"{name}_min": at_least(target, kind), f"{name}_max": below(target, kind)}
+
+
+def updated_between() -> dict[str, Filter]:
+    """``updated_min``/``updated_max``: between on the day of ``updated``."""
+    return between("updated", day_of("updated"), "date")
+
+
+def vis_state_filter() -> Filter:
+    """``vis_state``: 0 active, 1 deleted, 2 archived."""
+    return eq("vis_state", choices=(0, 1, 2))
+
+
+#: The address keys of a document (a client has them prefixed ``p_`` and ``s_``).
+ADDRESS = ("street", "street2", "city", "province", "code", "country")
+#: The name keys a document is addressed with, besides its address.
+NAMES = ("organization", "fname", "lname", "vat_name", "vat_number")
 
 
 # --------------------------------------------------------------------------- lines

@@ -13,20 +13,30 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..model import format_datetime, money, utc_now
-from .base import Filter, Obj, Resource, between, day_of, eq, field_of, like, money_of, one_of
+from .base import (
+    ADDRESS,
+    Filter,
+    Obj,
+    Resource,
+    eq,
+    field_of,
+    like,
+    money_of,
+    one_of,
+    updated_between,
+    vis_state_filter,
+)
 
 if TYPE_CHECKING:
     from ..store import Store
 
 __all__ = ["CLIENTS", "new_client"]
 
-_ADDRESS = ("street", "street2", "city", "province", "code", "country")
-
 FIELDS: dict[str, str] = {
     **{k: "nstr" for k in ("fname", "lname", "organization", "email")},
     **{k: "nstr" for k in ("bus_phone", "home_phone", "mob_phone", "fax", "note")},
-    **{f"p_{k}": "str" for k in _ADDRESS},
-    **{f"s_{k}": "str" for k in _ADDRESS},
+    **{f"p_{k}": "str" for k in ADDRESS},
+    **{f"s_{k}": "str" for k in ADDRESS},
     "currency_code": "currency",
     "language": "nstr",
     "vat_name": "nstr",
@@ -60,19 +70,19 @@ def _has(balance: str) -> Filter:
 
 
 FILTERS = {
-    "address_like": like(*(f"p_{k}" for k in _ADDRESS), *(f"s_{k}" for k in _ADDRESS)),
+    "address_like": like(*(f"p_{k}" for k in ADDRESS), *(f"s_{k}" for k in ADDRESS)),
     "email": eq("email", "str"),
     "fname_like": like("fname"),
     "lname_like": like("lname"),
     "note_like": like("note"),
     "organization_like": like("organization"),
     "phone_like": like("mob_phone", "home_phone", "bus_phone", "fax"),
-    **between("updated", day_of("updated"), "date"),
+    **updated_between(),
     "user_like": like("fname", "lname", "organization"),
     "userid": eq("id"),
     "userids": one_of("id"),
     "username": eq("username", "str"),
-    "vis_state": eq("vis_state", choices=(0, 1, 2)),
+    "vis_state": vis_state_filter(),
     # "no input" per the docs; the sandbox reads search[has_x]=true|false (or a bare has_x).
     "has_credit": _has("credit_balance"),
     "has_draft": _has("draft_balance"),
@@ -109,7 +119,7 @@ def new_client(account_id: str) -> Obj:
         "note": None,
     }
     for prefix in ("p_", "s_"):
-        out.update({f"{prefix}{k}": "" for k in _ADDRESS})
+        out.update({f"{prefix}{k}": "" for k in ADDRESS})
     out.update(
         {
             "currency_code": "USD",

@@ -16,15 +16,26 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import StoreError
 from ..model import money, recompute_lines
-from .base import Lines, Obj, Resource, between, day_of, eq, field_of, money_of, one_of
+from .base import (
+    ADDRESS,
+    NAMES,
+    Lines,
+    Obj,
+    Resource,
+    between,
+    eq,
+    field_of,
+    money_of,
+    one_of,
+    updated_between,
+    vis_state_filter,
+)
 from .estimates import new_estimate_line
 
 if TYPE_CHECKING:
     from ..store import Store
 
 __all__ = ["CREDIT_NOTES", "new_credit_line", "new_credit_note", "recompute_credit_note"]
-
-_ADDRESS = ("street", "street2", "city", "province", "code", "country")
 
 FIELDS: dict[str, str] = {
     "clientid": "id",
@@ -35,8 +46,8 @@ FIELDS: dict[str, str] = {
     "language": "str",
     "notes": "nstr",
     "terms": "nstr",
-    **{k: "nstr" for k in _ADDRESS},
-    **{k: "nstr" for k in ("organization", "fname", "lname", "vat_name", "vat_number")},
+    **{k: "nstr" for k in ADDRESS},
+    **{k: "nstr" for k in NAMES},
     "template": "str",
     "ext_archive": "id0",
 }
@@ -47,8 +58,8 @@ FILTERS = {
     "clientid": eq("clientid"),
     "clientids": one_of("clientid"),
     **between("date", "create_date", "date"),
-    **between("updated", day_of("updated"), "date"),
-    "vis_state": eq("vis_state", choices=(0, 1, 2)),
+    **updated_between(),
+    "vis_state": vis_state_filter(),
 }
 
 
@@ -85,7 +96,7 @@ def new_credit_note(account_id: str) -> Obj:
         "description": "",
         "sentid": 1,
     }
-    out.update({k: "" for k in _ADDRESS})
+    out.update({k: "" for k in ADDRESS})
     out.update({"organization": "", "fname": "", "lname": "", "vat_name": None, "vat_number": ""})
     out.update({"template": "clean-grouped", "ext_archive": 0, "updated": None, "vis_state": 0})
     out["lines"] = []
@@ -115,7 +126,7 @@ def _prepare(store: Store, note: Obj, data: Any, creating: bool) -> None:
         for key in ("organization", "fname", "lname"):
             if key not in data:
                 note[key] = client.get(key) or ""
-        for key in _ADDRESS:
+        for key in ADDRESS:
             if key not in data:
                 note[key] = client.get(f"p_{key}") or ""
     if creating and not note["create_date"]:

@@ -14,7 +14,21 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import invalid
 from ..model import money, recompute_lines
-from .base import Lines, Obj, Resource, between, day_of, eq, field_of, like, money_of, one_of
+from .base import (
+    ADDRESS,
+    NAMES,
+    Lines,
+    Obj,
+    Resource,
+    between,
+    eq,
+    field_of,
+    like,
+    money_of,
+    one_of,
+    updated_between,
+    vis_state_filter,
+)
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -31,8 +45,6 @@ ESTIMATE_STATUSES: dict[int, str] = {
     6: "invoiced",
 }
 
-_ADDRESS = ("street", "street2", "city", "province", "code", "country")
-
 FIELDS: dict[str, str] = {
     "customerid": "id",
     "create_date": "date",
@@ -46,8 +58,8 @@ FIELDS: dict[str, str] = {
     "template": "str",
     "currency_code": "currency",
     "language": "str",
-    **{k: "nstr" for k in _ADDRESS},
-    **{k: "nstr" for k in ("organization", "fname", "lname", "vat_name", "vat_number")},
+    **{k: "nstr" for k in ADDRESS},
+    **{k: "nstr" for k in NAMES},
     "ext_archive": "id0",
     "require_client_signature": "bool",
     "rich_proposal": "bool",
@@ -64,8 +76,8 @@ FILTERS = {
     "customerid": eq("customerid"),
     "customerids": one_of("customerid"),
     **between("date", "create_date", "date"),
-    **between("updated", day_of("updated"), "date"),
-    "vis_state": eq("vis_state", choices=(0, 1, 2)),
+    **updated_between(),
+    "vis_state": vis_state_filter(),
 }
 
 
@@ -127,7 +139,7 @@ def new_estimate(account_id: str) -> Obj:
         "currency_code": "USD",
         "language": "en",
     }
-    out.update({k: "" for k in _ADDRESS})
+    out.update({k: "" for k in ADDRESS})
     out.update({"organization": "", "fname": "", "lname": "", "vat_name": None, "vat_number": ""})
     out.update(
         {
@@ -150,7 +162,7 @@ def _prepare(store: Store, est: Obj, data: Any, creating: bool) -> None:
             for key in ("organization", "fname", "lname"):
                 if key not in data:
                     est[key] = client.get(key) or ""
-            for key in _ADDRESS:
+            for key in ADDRESS:
                 if key not in data:
                     est[key] = client.get(f"p_{key}") or ""
 

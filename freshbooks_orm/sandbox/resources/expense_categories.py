@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .base import Obj, Resource, boolean, eq, field_of, like, one_of
+from .base import Obj, Resource, boolean, eq, field_of, like, one_of, vis_state_filter
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -20,7 +20,7 @@ FILTERS = {
     "is_cogs": boolean("is_cogs"),
     "is_editable": boolean("is_editable"),
     "parentid": eq("parentid"),
-    "vis_state": eq("vis_state", choices=(0, 1, 2)),
+    "vis_state": vis_state_filter(),
 }
 
 

@@ -18,12 +18,13 @@ from .base import (
     Resource,
     between,
     boolean,
-    day_of,
     eq,
     field_of,
     like,
     money_of,
     one_of,
+    updated_between,
+    vis_state_filter,
 )
 
 if TYPE_CHECKING:
@@ -84,9 +85,9 @@ FILTERS = {
     "has_receipt": boolean("has_receipt"),
     **between("amount", money_of("amount"), "decimal"),
     **between("date", "date", "date"),
-    **between("updated", day_of("updated"), "date"),
+    **updated_between(),
     "vendor": like("vendor"),
-    "vis_state": eq("vis_state", choices=(0, 1, 2)),
+    "vis_state": vis_state_filter(),
 }
 
 

@@ -13,7 +13,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..model import money, recompute_lines
-from .base import Lines, Obj, Resource, boolean, eq, field_of, money_of, one_of
+from .base import (
+    NAMES,
+    Lines,
+    Obj,
+    Resource,
+    boolean,
+    eq,
+    field_of,
+    money_of,
+    one_of,
+    vis_state_filter,
+)
 from .invoices import CLIENT_COPY, new_line
 
 if TYPE_CHECKING:
@@ -46,7 +57,7 @@ FIELDS: dict[str, str] = {
     "language": "str",
     "code": "nstr",
     **{k: "nstr" for k in _ADDRESS},
-    **{k: "nstr" for k in ("organization", "fname", "lname", "vat_name", "vat_number")},
+    **{k: "nstr" for k in NAMES},
 }
 
 FILTERS = {
@@ -56,7 +67,7 @@ FILTERS = {
     "clientid": eq("customerid"),
     "clientids": one_of("customerid"),
     "include_unbilled_time": boolean("include_unbilled_time"),
-    "vis_state": eq("vis_state", choices=(0, 1, 2)),
+    "vis_state": vis_state_filter(),
 }
 
 INCLUDES = frozenset(

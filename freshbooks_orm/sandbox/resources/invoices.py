@@ -15,18 +15,21 @@ from typing import TYPE_CHECKING, Any
 from ..errors import StoreError
 from ..model import money, parse_date, recompute_lines
 from .base import (
+    ADDRESS,
+    NAMES,
     Filter,
     Lines,
     Obj,
     Resource,
     between,
     boolean,
-    day_of,
     eq,
     field_of,
     like,
     money_of,
     one_of,
+    updated_between,
+    vis_state_filter,
 )
 
 if TYPE_CHECKING:
@@ -122,13 +125,12 @@ STATUS_BY_V3: dict[str, StatusInfo] = {
 #: ``action_*`` keys that move a draft invoice to "sent".
 ACTION_SENT_KEYS: frozenset[str] = frozenset({"action_mark_as_sent", "action_email"})
 
-_ADDRESS_KEYS = ("street", "street2", "city", "province", "code", "country")
 #: Invoice keys copied from the client when ``customerid`` is set (client key -> invoice key).
 CLIENT_COPY: tuple[tuple[str, str], ...] = (
     ("organization", "organization"),
     ("fname", "fname"),
     ("lname", "lname"),
-    *((f"p_{k}", k) for k in _ADDRESS_KEYS),
+    *((f"p_{k}", k) for k in ADDRESS),
 )
 
 FIELDS: dict[str, str] = {
@@ -151,12 +153,8 @@ FIELDS: dict[str, str] = {
     "gmail": "bool",
     "show_attachments": "bool",
     "ext_archive": "id0",
-    **{k: "nstr" for k in _ADDRESS_KEYS},
-    "organization": "nstr",
-    "fname": "nstr",
-    "lname": "nstr",
-    "vat_name": "nstr",
-    "vat_number": "nstr",
+    **{k: "nstr" for k in ADDRESS},
+    **{k: "nstr" for k in NAMES},
     "due_offset_days": "offset",
     "ownerid": "id0",
     "estimateid": "id0",
@@ -206,13 +204,13 @@ FILTERS = {
     "parentid": eq("parent"),
     "paid": boolean(_paid),
     "outstanding": boolean(_has_outstanding),
-    **between("updated", day_of("updated"), "date"),
+    **updated_between(),
     "item_name": like(_line_texts("name")),
     "item_description": like(_line_texts("description")),
     "projectid": eq("projectid"),
     # "greater than" in the seed doc's filter table
     "outstanding_min": Filter("decimal", "gt", money_of("outstanding")),
-    "vis_state": eq("vis_state", choices=(0, 1, 2)),
+    "vis_state": vis_state_filter(),
 }
 
 

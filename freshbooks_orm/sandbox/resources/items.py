@@ -11,7 +11,18 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import StoreError
 from ..model import parse_decimal
-from .base import Obj, Resource, between, day_of, eq, field_of, like, money_of, one_of
+from .base import (
+    Obj,
+    Resource,
+    between,
+    eq,
+    field_of,
+    like,
+    money_of,
+    one_of,
+    updated_between,
+    vis_state_filter,
+)
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -42,8 +53,8 @@ FILTERS = {
     **between("unit_cost", money_of("unit_cost"), "decimal"),
     **between("inventory", _decimal_of("inventory"), "decimal"),
     **between("qty", _decimal_of("qty"), "decimal"),
-    **between("updated", day_of("updated"), "date"),
-    "vis_state": eq("vis_state", choices=(0, 1, 2)),
+    **updated_between(),
+    "vis_state": vis_state_filter(),
 }
 
 

@@ -17,12 +17,13 @@ from .base import (
     Resource,
     between,
     boolean,
-    day_of,
     eq,
     field_of,
     like,
     money_of,
     one_of,
+    updated_between,
+    vis_state_filter,
 )
 from .invoices import refresh_paid
 
@@ -72,7 +73,7 @@ FILTERS = {
     "logid": eq("id"),
     "logids": one_of("id"),
     **between("date", "date", "date"),
-    **between("updated", day_of("updated"), "date"),
+    **updated_between(),
     **between("amount", money_of("amount"), "decimal"),
     "type": eq("type", "str"),
     "customerid": eq("clientid"),
@@ -89,7 +90,7 @@ FILTERS = {
     "payment_or_credit": eq(
         lambda p: "credit" if p.get("from_credit") or p.get("creditid") else "invoice", "str"
     ),
-    "vis_state": eq("vis_state", choices=(0, 1, 2)),
+    "vis_state": vis_state_filter(),
 }
 
 

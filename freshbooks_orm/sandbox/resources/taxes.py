@@ -10,7 +10,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..errors import StoreError
-from .base import Obj, Resource, between, boolean, day_of, eq, field_of, like, one_of
+from .base import (
+    Obj,
+    Resource,
+    boolean,
+    eq,
+    field_of,
+    like,
+    one_of,
+    updated_between,
+)
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -25,7 +34,7 @@ FILTERS = {
     "name": like("name"),
     "number": like("number"),
     "compound": boolean("compound"),
-    **between("updated", day_of("updated"), "date"),
+    **updated_between(),
 }
 
 

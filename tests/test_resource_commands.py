@@ -118,6 +118,22 @@ def test_batch_update_journal_and_undo_on_customers(tmp_path):
         journal.close()
 
 
+def test_runs_prompts_name_the_run_resource(tmp_path, capsys):
+    """``runs undo`` asks about the run's own resource, not "invoices"."""
+    path = tmp_path / "j.sqlite3"
+    with Sandbox(invoices=20, seed=2) as sb, sb.client(retry=FAST) as client:
+        journal = Journal(path)
+        qs = Customer.objects.using(client).filter(organization_like="Tyrell")
+        result = qs.update(note="VIP", journal=journal, progress=False)
+        journal.close()
+    assert result.done > 0
+    # off a terminal the question is refused without --yes, and the refusal quotes it
+    assert main(["--journal", str(path), "runs", "undo", result.run_id]) == 2
+    err = capsys.readouterr().err
+    assert f"restore {result.done} customers object(s)?" in err
+    assert "invoice" not in err
+
+
 def test_batch_delete_refuses_resources_deleted_by_http_delete():
     for model in (Tax, Estimate):
         with pytest.raises(UnsupportedOperationError, match="one by one"):

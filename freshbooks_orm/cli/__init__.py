@@ -4,7 +4,7 @@ Exit codes (also in ``--help``):
 
 ===  ============================================================================================
 0    done
-1    the API or the network failed, an answer could not be read, some invoices failed or were
+1    the API or the network failed, an answer could not be read, some objects failed or were
      refused, a run stopped early (the server stopped answering), or the journal failed
 2    usage error: a bad option, an unknown filter or field, a value it cannot take, missing or
      malformed credentials, an empty, unknown or ambiguous run id, a run that cannot be resumed

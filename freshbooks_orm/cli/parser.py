@@ -19,7 +19,7 @@ SANDBOX_INVOICES = 200
 RUN_HELP = "a run id, a unique prefix, or 'latest'"
 EXIT_CODES = """exit codes:
   0    done
-  1    the API or the network failed, an answer could not be read, some invoices failed or
+  1    the API or the network failed, an answer could not be read, some objects failed or
        were refused, a run stopped early (the server went away), or the journal failed
   2    usage error (bad option, unknown filter or field, bad value, bad credentials, an
        empty, unknown or ambiguous run id, a run that cannot be resumed or undone)
@@ -232,7 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     runs_list.add_argument("--limit", type=_positive_int, default=20)
     runs_show = run_cmds.add_parser("show", parents=[common], help="one run and its counts")
     runs_show.add_argument("run", metavar="RUN", help=RUN_HELP)
-    runs_show.add_argument("--items", action="store_true", help="list every invoice of the run")
+    runs_show.add_argument("--items", action="store_true", help="list every object of the run")
     resume = _run_writer(
         run_cmds,
         common,
@@ -241,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
         options="[--yes] [--force] [--workers N]",
         description="Finish an interrupted run: every object not done is re-read first, so "
         "nothing is written twice. Asks for confirmation; off a terminal, --yes is required.",
-        force="write invoices changed since too",
+        force="write objects changed since too",
     )
     _batch_options(resume, dry_run=False)
     undo = _run_writer(
@@ -253,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write a run's before-images back, as a new run. Objects changed since the "
         "run wrote them are refused unless --force. Asks for confirmation; off a terminal, "
         "--yes is required.",
-        force="also undo invoices changed since",
+        force="also undo objects changed since",
     )
     undo.add_argument("--note", help="a note stored with the undo run")
     _batch_options(undo)

@@ -104,7 +104,9 @@ def cmd_runs_resume(ctx: Context) -> int:
     if not run.pending:
         ctx.print(f"run {run.id} has nothing left to do ({run.count('done')} done)")
         return 0
-    if not _confirmed(ctx, f"Resume run {run.id}: {run.pending} invoice(s) left?", "cancelled"):
+    if not _confirmed(
+        ctx, f"Resume run {run.id}: {run.pending} {run.resource} object(s) left?", "cancelled"
+    ):
         return 1
     result = batch.resume(
         run.id, client=ctx.client(), journal=journal, force=ctx.args.force, **_writing(ctx)
@@ -121,7 +123,9 @@ def cmd_runs_undo(ctx: Context) -> int:
     ctx.print(str(preview))
     if ctx.args.dry_run or not preview.planned:
         return 0
-    if not _confirmed(ctx, f"Undo run {run.id}: restore {preview.planned} invoice(s)?"):
+    if not _confirmed(
+        ctx, f"Undo run {run.id}: restore {preview.planned} {run.resource} object(s)?"
+    ):
         return 1
     result = batch.undo(
         run.id,
@@ -133,7 +137,7 @@ def cmd_runs_undo(ctx: Context) -> int:
     )
     code = _report(ctx, result)
     if result.conflicts:
-        ctx.note("refused invoices changed after the run; --force restores them anyway")
+        ctx.note(f"refused {run.resource} changed after the run; --force restores them anyway")
     return code
 
 

@@ -410,7 +410,9 @@ def chart(sections: list[Section], machine: dict[str, str], path: Path) -> bool:
                     initial_indent="  ",
                     subsequent_indent="      ",
                 )
-        spare[0].text(-0.45, 1.0, "\n".join(legend), va="top", fontsize=8.5)
+        # the legend must fit the spare panel: smaller type when there are many targets
+        size = min(8.5, 165 / len(legend))
+        spare[0].text(-0.45, 1.0, "\n".join(legend), va="top", fontsize=size)
     fig.suptitle(
         f"freshbooks_orm benchmarks ({COMMAND}): {machine['cpu']}, {machine['cores']} cores, "
         f"{machine['python']}",

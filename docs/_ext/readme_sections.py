@@ -1,13 +1,15 @@
-"""Split README.rst into its sections at build time, for the tutorial and how-to pages.
+"""Split README.rst into its sections at build time, for the pages that show them.
 
-README.rst is the front door and the one place the prose lives.  Each of its level-2 sections
-(titles underlined with ``-``) is written, without its title, to
-``docs/_generated/readme-<slug>.inc`` (``A five-minute tour`` -> ``readme-a-five-minute-tour``),
-which a page pulls in with ``.. include:: /_generated/readme-<slug>.inc``.  Each starts with a
-``readme-<slug>`` label, and README's references to its own sections become ``:ref:`` links to
-those labels, so they work across pages (one to a section no page includes fails the build).
-A page that includes a section README no longer has fails the build (a missing include is an
-error).
+README.rst is the front door: the tour, the resources and relations, the benchmarks and the
+development notes live there, and the tutorial and development pages include them; the rest of
+the prose lives in the pages themselves.  Each of README's level-2 sections (titles underlined
+with ``-``) is written, without its title, to ``docs/_generated/readme-<slug>.inc`` (``A
+five-minute tour`` -> ``readme-a-five-minute-tour``), which a page pulls in with ``.. include::
+/_generated/readme-<slug>.inc``.  Each starts with a ``readme-<slug>`` label; README's references
+to its own sections become ``:ref:`` links to those labels, and its links to documentation
+sources (```querying <docs/tutorial.rst>`_``) become ``:doc:`` links, so they work on the site
+(one to a section no page includes, or to a page that does not exist, fails the build).  A page
+that includes a section README no longer has fails the build (a missing include is an error).
 """
 
 from __future__ import annotations
@@ -43,6 +45,15 @@ def split_sections(text: str) -> dict[str, tuple[str, str]]:
     return sections
 
 
+def link_docs(body: str) -> str:
+    """README's links to documentation sources become ``:doc:`` links on the site."""
+    return re.sub(
+        r"`([^`<]+?)\s*<docs/([^>#]+?)\.(?:rst|md)>`_",
+        lambda m: f":doc:`{m.group(1)} </{m.group(2)}>`",
+        body,
+    )
+
+
 def link_sections(body: str, titles: dict[str, str]) -> str:
     """README's references to its own sections (``Querying_``, ```Batch fixes`_``) become
     ``:ref:`` links to the ``readme-<slug>`` label of the page that includes that section."""
@@ -62,7 +73,7 @@ def write_sections(app: Sphinx) -> None:
     sections = split_sections(readme)
     titles = {name: title for name, (title, _) in sections.items()}
     for name, (_, text) in sections.items():
-        body = f".. _readme-{name}:\n\n" + link_sections(text, titles)
+        body = f".. _readme-{name}:\n\n" + link_docs(link_sections(text, titles))
         target = out / f"readme-{name}.inc"
         if not target.exists() or target.read_text(encoding="utf-8") != body:
             target.write_text(body, encoding="utf-8")

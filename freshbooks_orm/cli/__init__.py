@@ -34,8 +34,8 @@ from .context import Context
 from .context import UsageError as UsageError
 from .demo import cmd_demo, cmd_serve
 from .demo import run_demo as run_demo
+from .output import PROG
 from .parser import EXIT_CODES as EXIT_CODES
-from .parser import PROG
 from .parser import SANDBOX_INVOICES as SANDBOX_INVOICES
 from .parser import build_parser as build_parser
 from .resources import cmd_delete, cmd_list, cmd_show, cmd_update

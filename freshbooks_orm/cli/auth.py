@@ -38,14 +38,13 @@ from ..http.auth import (
 )
 from ..http.tokens import TOKENS_ENV, FileTokenStore, default_token_path
 from ..http.transport import ME_PATH, Client
-from .output import _table
+from .output import PROG, _table
 
 if TYPE_CHECKING:
     from .context import Context
 
 __all__ = ["COMMANDS", "add_commands", "make_client"]
 
-PROG = "freshbooks-orm"
 #: Register this exact URI in your FreshBooks app (FreshBooks requires https; see ``login``).
 DEFAULT_REDIRECT_URI = "https://localhost:8976/callback"
 LOGIN_TIMEOUT = 300.0

@@ -13,8 +13,8 @@ from .._version import __version__
 from ..http.transport import configure
 from ..resources.invoices import Invoice
 from .context import Context
-from .output import _json_default
-from .parser import PROG, SANDBOX_INVOICES
+from .output import PROG, _json_default
+from .parser import SANDBOX_INVOICES
 
 __all__ = ["cmd_demo", "cmd_serve", "run_demo"]
 

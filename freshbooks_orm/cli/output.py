@@ -1,4 +1,4 @@
-"""Printing: table cells, aligned tables and JSON values."""
+"""Printing: the program name, table cells, aligned tables and JSON values."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ from typing import Any
 
 from ..orm.types import Money
 
-__all__: list[str] = []
+__all__ = ["PROG"]
+
+#: The command's name, in usage lines and in every message it prints.
+PROG = "freshbooks-orm"
 
 
 def _cell(value: Any) -> str:

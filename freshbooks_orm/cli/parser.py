@@ -10,11 +10,11 @@ from .. import batch
 from .._version import __version__
 from ..orm import registry
 from . import auth as cli_auth
+from .output import PROG
 
-__all__ = ["EXIT_CODES", "PROG", "SANDBOX_INVOICES", "build_parser"]
+__all__ = ["EXIT_CODES", "SANDBOX_INVOICES", "build_parser"]
 
 
-PROG = "freshbooks-orm"
 SANDBOX_INVOICES = 200
 RUN_HELP = "a run id, a unique prefix, or 'latest'"
 EXIT_CODES = """exit codes:

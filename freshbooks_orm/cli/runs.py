@@ -9,8 +9,7 @@ from .. import batch
 from ..batch.journal import Journal, RunRecord
 from ..batch.results import _show
 from .context import Context, UsageError
-from .output import _table
-from .parser import PROG
+from .output import PROG, _table
 
 __all__ = ["cmd_runs_list", "cmd_runs_resume", "cmd_runs_show", "cmd_runs_undo"]
 

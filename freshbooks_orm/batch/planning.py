@@ -29,9 +29,9 @@ from .wire import (
     _as_int,
     _check_deletable,
     _delete_values,
+    _field_name,
     _image,
     _matches,
-    _names_by_wire,
     _resource_name,
     _updated_of,
     _wanted_includes,
@@ -108,9 +108,13 @@ class Plan:
 
     @property
     def changes(self) -> list[PlannedChange]:
-        names = _names_by_wire(self.model)
         return [
-            PlannedChange(entry.object_id, names.get(key, key), (entry.before or {}).get(key), new)
+            PlannedChange(
+                entry.object_id,
+                _field_name(self.model, key),
+                (entry.before or {}).get(key),
+                new,
+            )
             for entry in self.entries
             if entry.payload is not None
             for key, new in entry.payload.items()

@@ -23,7 +23,7 @@ from .execute import (
 from .journal import ItemRecord, Journal, RunRecord
 from .planning import _Entry, _replanner
 from .results import BatchResult, PlannedChange
-from .wire import _matches, _model_for, _names_by_wire, _nested_includes
+from .wire import _field_name, _matches, _model_for, _nested_includes
 
 if TYPE_CHECKING:
     import os
@@ -179,11 +179,10 @@ def check_not_undone(j: Journal, record: RunRecord, verb: str) -> None:
 
 
 def _undo_preview(j: Journal, record: RunRecord, model: type[Model], started: float) -> BatchResult:
-    names = _names_by_wire(model)
     done = j.items(record.id, ("done",))
     unsettled = j.items(record.id, ("writing",))
     changes = [
-        PlannedChange(item.object_id, names.get(k, k), (item.after or {}).get(k), v)
+        PlannedChange(item.object_id, _field_name(model, k), (item.after or {}).get(k), v)
         for item in done
         if item.before and item.after is not None
         for k, v in item.before.items()

@@ -58,9 +58,8 @@ def _moved_fields(
     model: type[Model], wire: Mapping[str, Any], expected: Mapping[str, Any]
 ) -> list[str]:
     """The fields of ``expected`` whose value in ``wire`` differs."""
-    names = _names_by_wire(model)
     return sorted(
-        names.get(k, k) for k, v in expected.items() if not _same(model, k, wire.get(k), v)
+        _field_name(model, k) for k, v in expected.items() if not _same(model, k, wire.get(k), v)
     )
 
 
@@ -86,7 +85,7 @@ def _same(model: type[Model], key: str, a: Any, b: Any) -> bool:
         return _normal_items(nested, a) == _normal_items(nested, b)
     if a in (None, "") and b in (None, ""):
         return True
-    spec = _specs_by_wire(model).get(key)
+    spec = model._meta.field_by_wire(key)
     if spec is None:
         return bool(a == b)
     try:
@@ -141,12 +140,10 @@ def _image(model: type[Model], wire: Mapping[str, Any], keys: Iterable[str]) -> 
     return out
 
 
-def _specs_by_wire(model: type[Model]) -> dict[str, Any]:
-    return {spec.wire: spec for spec in model._meta.fields.values()}
-
-
-def _names_by_wire(model: type[Model]) -> dict[str, str]:
-    return {spec.wire: name for name, spec in model._meta.fields.items()}
+def _field_name(model: type[Model], wire: str) -> str:
+    """The attribute name of the field sent under ``wire`` (the wire key if none is)."""
+    spec = model._meta.field_by_wire(wire)
+    return wire if spec is None else spec.name
 
 
 def _wire_value(obj: Model, name: str) -> Any:

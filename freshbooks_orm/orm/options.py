@@ -94,6 +94,7 @@ class Options:
                              (``ResourceSpec.with_derived_lookups``)
         ``fields``           attribute name -> ``FieldSpec``, in declaration order
         ``nested``           the nested-list fields among them (``lines``, ``contacts``)
+        ``fields_by_wire``   wire key -> ``FieldSpec`` (see ``field_by_wire()``)
         ``pk``               the attribute holding the primary key (``"id"``)
         ``pk_filter``        the Equals filter on the primary key (``"invoiceid"``) or None
         ``pk_in_filter``     the In filter on the primary key (``"invoiceids"``) or None
@@ -129,7 +130,8 @@ class Options:
         self.resource = resource
         self.fields: Mapping[str, FieldSpec] = dict(fields)
         self.nested: Mapping[str, FieldSpec] = {n: f for n, f in fields.items() if f.is_nested}
-        self.wire_names = frozenset(f.wire for f in fields.values())
+        self.fields_by_wire: Mapping[str, FieldSpec] = {f.wire: f for f in fields.values()}
+        self.wire_names = frozenset(self.fields_by_wire)
         self.sendable_names = tuple(n for n, f in fields.items() if f.sendable)
         self.pk = pk
         self.pk_filter = pk_filter
@@ -176,7 +178,8 @@ class Options:
             ) from None
 
     def field_by_wire(self, wire: str) -> FieldSpec | None:
-        return next((f for f in self.fields.values() if f.wire == wire), None)
+        """The field sent and read under the wire key ``wire``, or None."""
+        return self.fields_by_wire.get(wire)
 
     def includes_for(self, names: Iterable[str]) -> tuple[str, ...]:
         """The ``include[]`` values a request needs to return the nested fields in ``names``."""

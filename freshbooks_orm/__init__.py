@@ -12,7 +12,7 @@ import importlib.machinery
 import logging
 import sys
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 
@@ -74,6 +74,7 @@ class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 if not any(isinstance(finder, _MovedModules) for finder in sys.meta_path):
     sys.meta_path.append(_MovedModules())
 
+from . import resources  # noqa: E402,F401  (declares every resource to the registry by name)
 from .errors import (  # noqa: E402
     AuthenticationError,
     ConfigurationError,
@@ -108,20 +109,57 @@ from .http.auth import authorization_url, exchange_code  # noqa: E402
 from .http.tokens import FileTokenStore, LockingTokenStore, TokenStore  # noqa: E402
 from .http.transport import Client, RetryPolicy, configure  # noqa: E402
 from .orm import registry  # noqa: E402
-from .orm.aggregates import Avg, Count, Max, Min, Sum  # noqa: E402
-from .orm.lookups import Q  # noqa: E402
-from .orm.queryset import QuerySet  # noqa: E402
-from .orm.types import Money  # noqa: E402
-from .resources.common import VisState  # noqa: E402
-from .resources.credit_notes import CreditNote, CreditNoteLine  # noqa: E402
-from .resources.customers import Contact, Customer  # noqa: E402
-from .resources.estimates import Estimate, EstimateLine, EstimateStatus  # noqa: E402
-from .resources.expenses import Expense, ExpenseCategory, ExpenseStatus  # noqa: E402
-from .resources.invoices import V3_STATUSES, Invoice, InvoiceLine, InvoiceStatus  # noqa: E402
-from .resources.items import Item  # noqa: E402
-from .resources.payments import Payment  # noqa: E402
-from .resources.recurring_profiles import RecurringProfile, RecurringProfileLine  # noqa: E402
-from .resources.taxes import Tax  # noqa: E402
+
+#: What loads on first use (PEP 562): the module under this package -> the names it gives.  The
+#: resources, the query layer and the aggregates cost attrs-built classes at import; a program
+#: that uses invoices pays for invoices only.  The errors, the client and the registry stay
+#: eager.  The same names are imported under ``TYPE_CHECKING`` below, for type checkers.
+LAZY: dict[str, tuple[str, ...]] = {
+    "orm.aggregates": ("Avg", "Count", "Max", "Min", "Sum"),
+    "orm.lookups": ("Q",),
+    "orm.queryset": ("QuerySet",),
+    "orm.types": ("Money",),
+    "resources.common": ("VisState",),
+    "resources.credit_notes": ("CreditNote", "CreditNoteLine"),
+    "resources.customers": ("Contact", "Customer"),
+    "resources.estimates": ("Estimate", "EstimateLine", "EstimateStatus"),
+    "resources.expenses": ("Expense", "ExpenseCategory", "ExpenseStatus"),
+    "resources.invoices": ("V3_STATUSES", "Invoice", "InvoiceLine", "InvoiceStatus"),
+    "resources.items": ("Item",),
+    "resources.payments": ("Payment",),
+    "resources.recurring_profiles": ("RecurringProfile", "RecurringProfileLine"),
+    "resources.taxes": ("Tax",),
+}
+_LAZY_MODULE = {name: module for module, names in LAZY.items() for name in names}
+
+if TYPE_CHECKING:
+    from .orm.aggregates import Avg, Count, Max, Min, Sum
+    from .orm.lookups import Q
+    from .orm.queryset import QuerySet
+    from .orm.types import Money
+    from .resources.common import VisState
+    from .resources.credit_notes import CreditNote, CreditNoteLine
+    from .resources.customers import Contact, Customer
+    from .resources.estimates import Estimate, EstimateLine, EstimateStatus
+    from .resources.expenses import Expense, ExpenseCategory, ExpenseStatus
+    from .resources.invoices import V3_STATUSES, Invoice, InvoiceLine, InvoiceStatus
+    from .resources.items import Item
+    from .resources.payments import Payment
+    from .resources.recurring_profiles import RecurringProfile, RecurringProfileLine
+    from .resources.taxes import Tax
+else:
+
+    def __getattr__(name: str) -> Any:
+        module = _LAZY_MODULE.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+        globals()[name] = value  # the next access is a plain attribute
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted({*globals(), *_LAZY_MODULE})
+
 
 __all__ = [
     "V3_STATUSES",

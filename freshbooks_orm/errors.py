@@ -51,7 +51,6 @@ prepared request whose headers hold the token.
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 import reprlib
@@ -367,6 +366,8 @@ class ReadOnlyFieldError(UsageError, AttributeError):
 
 def closest(name: str, choices: Iterable[str]) -> str | None:
     """Return the valid name most like ``name``, or None when nothing is close."""
+    import difflib  # only a mistake needs it
+
     matches = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.5)
     return matches[0] if matches else None
 

@@ -27,6 +27,8 @@ import functools
 import sys
 from collections.abc import Callable, Iterable
 from decimal import Decimal
+from itertools import repeat
+from operator import itemgetter
 from typing import Any, ClassVar, TypeVar, cast
 
 import attrs
@@ -49,6 +51,7 @@ from .fields import (
     FieldSpec,
     LineList,
     NestedList,
+    NestedType,
     coerce_field,
     computed,
     create_only,
@@ -60,6 +63,7 @@ from .options import HTTP_DELETE, READ_ONLY, VIS_STATE, Lifecycle, Options
 from .query import ResourceSpec, result_of
 from .queryset import QuerySet
 from .relations import Relation
+from .types import UNPARSED
 
 if sys.version_info >= (3, 11):
     from typing import dataclass_transform
@@ -94,48 +98,98 @@ class _Page:
     """The objects hydrated from one list page, so that a field is parsed for all at once.
 
     Reading a field of one object of a page parses that field for every object of the page in
-    one loop and stores each value in its own object (a field already set or assigned is left
+    one pass (``ValueType.parse_column``: a column of canonical values is checked and converted
+    in C) and stores each value in its own object (a field already set or assigned is left
     alone; a value that does not parse is left for its object's own read to report).  The next
-    objects' reads then find their value in their ``__dict__``, with no call at all: this is
-    what makes reading a few fields of every invoice cost about what typing them by hand costs.
-    ``release()`` lets the objects fall back to parsing alone and drops the page's hold on
-    them: ``QuerySet.iterator()`` calls it once a page is consumed (a streamed page is freed as
-    soon as nothing holds it), and a loop over a queryset once the loop is over (an object kept
-    from the loop does not keep its page mates alive).
+    objects' reads then find their value in their ``__dict__``, with no call at all.  A nested
+    list (``lines``) is built for every object of the page at once too, and its items share
+    one page of their own (``children``), so that reading a line field parses it for every
+    line of the page.  ``release()`` lets the objects fall back to parsing alone and drops the
+    page's hold on them: ``QuerySet.iterator()`` calls it once a page is consumed (a streamed
+    page is freed as soon as nothing holds it), and a loop over a queryset once the loop is
+    over (an object kept from the loop does not keep its page mates alive).
     """
 
-    __slots__ = ("dicts", "done")
+    __slots__ = ("children", "dicts", "done", "rows")
 
     def __init__(self) -> None:
-        self.dicts: list[dict[str, Any]] = []
+        self.dicts: list[dict[str, Any]] = []  # the objects' __dict__s
+        self.rows: list[dict[str, Any]] = []  # their wire dicts (each object's _raw)
         self.done: set[str] = set()
+        self.children: list[_Page] = []
+
+    def _start(self, name: str) -> bool:
+        if name in self.done or not self.dicts:
+            return False
+        self.done.add(name)
+        return True
+
+    def _column(self, lazy: _Lazy) -> list[Any]:
+        rows = self.rows
+        try:
+            return list(map(lazy.item, rows))
+        except KeyError:  # some row lacks the key: None, as parse sees it
+            wire = lazy.wire
+            return [row.get(wire) for row in rows]
 
     def fill(self, lazy: _Lazy) -> bool:
         """Parse ``lazy``'s field for the whole page; False when already done (or released)."""
         name = lazy.name
-        if name in self.done or not self.dicts:
+        if not self._start(name):
             return False
-        self.done.add(name)
-        wire, parse, kept = lazy.wire, lazy.parse, lazy.kept
-        bounds: tuple[Any, Any] | None = lazy.bounds
-        for d in self.dicts:
-            if name in d:
-                continue
-            raw = d["_raw"].get(wire)
-            if type(raw) is kept and (bounds is None or bounds[0] <= raw <= bounds[1]):
-                d[name] = raw  # what parse returns for it
-                continue
-            try:
-                d[name] = parse(raw)
-            except Exception:  # its own read raises the typed error
-                continue
+        dicts = self.dicts
+        values, complete = lazy.column(self._column(lazy))
+        if complete and not any(map(dict.__contains__, dicts, repeat(name))):
+            for d, value in zip(dicts, values, strict=True):
+                d[name] = value
+            return True
+        for d, value in zip(dicts, values, strict=True):
+            if value is not UNPARSED and name not in d:
+                d[name] = value
         return True
+
+    def fill_nested(self, lazy: _LazyNested) -> bool:
+        """Build ``lazy``'s nested list for every object of the page whose row carries it (the
+        others load or report on their own read); their items share one page."""
+        name = lazy.name
+        if not self._start(name):
+            return False
+        list_cls = lazy.list_cls
+        from_page = list_cls.item_model._from_page
+        items_page = _Page()
+        self.children.append(items_page)
+        wire = lazy.wire
+        for d, row in zip(self.dicts, self.rows, strict=True):
+            raw_items = row.get(wire)
+            if name in d or type(raw_items) is not list or set(map(type, raw_items)) - {dict}:
+                continue
+            items = list_cls.__new__(list_cls)  # items made here need no coercion
+            list.extend(items, from_page(raw_items, None, items_page))
+            d[name] = items
+            _snapshot(d, name, items)
+        return True
+
+    def replace_row(self, d: dict[str, Any], row: dict[str, Any]) -> None:
+        """The object of ``d`` took a new wire dict (saved, refreshed)."""
+        for index, mine in enumerate(self.dicts):
+            if mine is d:
+                self.rows[index] = row
+                return
 
     def release(self) -> None:
         self.dicts = []
+        self.rows = []
+        for child in self.children:
+            child.release()
 
     def __reduce__(self) -> Any:  # never travels with a pickled object (see __getstate__)
         return (_Page, ())
+
+
+def _snapshot(d: dict[str, Any], name: str, items: NestedList) -> None:
+    """Take a nested list's dirty-tracking snapshot: the items as loaded and their wire dicts
+    (which nothing mutates).  Nothing is parsed now; a comparison parses only what it needs."""
+    d.setdefault("_snapshots", {})[name] = (*items, *[item.__dict__["_raw"] for item in items])
 
 
 class _Lazy:
@@ -146,14 +200,14 @@ class _Lazy:
     field parsed for its whole page at once.
     """
 
-    __slots__ = ("bounds", "kept", "name", "parse", "wire")
+    __slots__ = ("column", "item", "name", "parse", "wire")
 
     def __init__(self, spec: FieldSpec) -> None:
         self.name = spec.name
         self.wire = spec.wire
         self.parse = spec.type.parse
-        self.kept = spec.type.kept
-        self.bounds = spec.type.bounds
+        self.column = spec.type.parse_column
+        self.item = itemgetter(spec.wire)
 
     def __get__(self, obj: Any, owner: Any = None) -> Any:
         if obj is None:
@@ -207,16 +261,22 @@ def parse_field(obj: Model, name: str, parse: Callable[[Any], Any], raw: Any) ->
 class _LazyNested(_Lazy):
     """A nested list: fetched with its ``include[]`` on first access when the row lacks it."""
 
-    __slots__ = ("include",)
+    __slots__ = ("include", "list_cls")
 
     def __init__(self, spec: FieldSpec) -> None:
         super().__init__(spec)
         self.include = spec.include
+        self.list_cls = cast(NestedType, spec.type).list_cls
 
     def __get__(self, obj: Any, owner: Any = None) -> Any:
         if obj is None:
             return self
         d = obj.__dict__
+        page = d.get("_page")
+        if page is not None and page.fill_nested(self):
+            value = d.get(self.name, _MISSING)
+            if value is not _MISSING:
+                return value
         raw = d["_raw"]
         if self.wire not in raw:
             # A saved object's list is never assumed empty: saving an edit of a wrong baseline
@@ -227,12 +287,7 @@ class _LazyNested(_Lazy):
                 raw[self.wire] = []
         items = cast(NestedList, parse_field(obj, self.name, self.parse, raw[self.wire]))
         d[self.name] = items
-        # The dirty-tracking snapshot: the items as loaded and their wire dicts (which nothing
-        # mutates).  Nothing is parsed now; a comparison parses only what it needs.
-        d.setdefault("_snapshots", {})[self.name] = (
-            tuple(items),
-            tuple(item.__dict__["_raw"] for item in items),
-        )
+        _snapshot(d, self.name, items)
         return items
 
 
@@ -241,9 +296,11 @@ def _nested_changed(items: list[Model], snapshot: Any) -> bool:
     replaced by one with other values, or changed in place."""
     if isinstance(snapshot, list):  # the item states themselves (a pickle of version 0.1)
         return [item._state() for item in items] != snapshot
-    loaded, raws = snapshot
-    if len(items) != len(loaded):
+    # (item 1, ..., item n, wire dict 1, ..., wire dict n): one tuple, as loaded
+    count = len(snapshot) // 2
+    if len(items) != count:
         return True
+    loaded, raws = snapshot[:count], snapshot[count:]
     for item, was, raw in zip(items, loaded, raws, strict=True):
         d = item.__dict__
         if item is was and d["_raw"] is raw and not d.get("_touched") and not item._meta.nested:
@@ -345,9 +402,17 @@ class Model:
         return obj
 
     @classmethod
-    def _from_page(cls: type[M], rows: Iterable[dict[str, Any]], client: Client | None) -> list[M]:
-        """``from_wire`` for each row of one page; a field read on one is parsed for all."""
-        page = _Page()
+    def _from_page(
+        cls: type[M], rows: Iterable[dict[str, Any]], client: Client | None, page: Any = None
+    ) -> list[M]:
+        """``from_wire`` for each row of one page; a field read on one is parsed for all.
+
+        ``page`` joins the objects to an existing ``_Page`` (the items of a page's nested lists
+        share one)."""
+        if page is None:
+            page = _Page()
+        rows = rows if type(rows) is list else list(rows)
+        page.rows.extend(rows)
         dicts = page.dicts
         new = object.__new__
         objs = []
@@ -576,6 +641,9 @@ class Model:
         d["_snapshots"] = {k: v for k, v in snapshots.items() if k in keep}
         d["_touched"] = frozenset(keep)
         d["_raw"] = new_raw
+        page = d.get("_page")
+        if page is not None:
+            page.replace_row(d, new_raw)
 
     def save(self, using: Client | None = None) -> None:
         """Create (POST) a new object, or send (PUT) the changes of a saved one.

@@ -24,6 +24,7 @@ import math
 import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
+from operator import itemgetter, methodcaller
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -255,6 +256,67 @@ def _wire_currency(raw: str) -> str:
     return code
 
 
+# --- whole columns at once ---------------------------------------------------------------------
+# A model reads a field for a whole page of objects at once (``ValueType.parse_column``).  When
+# every value of the column is in the canonical form, one C-level pass checks them all (a
+# regular expression over the joined strings, the set of their types) and the conversion runs
+# through ``map``; any other column is parsed value by value, by ``parse`` itself.  Either way
+# each value is exactly what ``parse`` gives it.
+
+#: In a parsed column: this value did not parse (its object's own read reports why).
+UNPARSED: Any = type("Unparsed", (), {"__repr__": lambda self: "UNPARSED"})()
+_NONE_TYPE = type(None)
+#: A plain decimal ``_plain_decimal`` accepts as it is, one per line.
+_PLAIN_DECIMALS = re.compile(
+    rf"-?\d{{1,13}}(?:\.\d{{1,{MAX_DECIMAL_PLACES}}})?(?:\n-?\d{{1,13}}(?:\.\d{{1,{MAX_DECIMAL_PLACES}}})?)*",
+    re.ASCII,
+)
+_DATES = re.compile(r"\d{4}-\d{2}-\d{2}(?:\n\d{4}-\d{2}-\d{2})*", re.ASCII)
+_DATETIMES = re.compile(
+    r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\n\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})*", re.ASCII
+)
+_AMOUNT = itemgetter("amount")
+_CODE = itemgetter("code")
+
+
+def _lines_match(pattern: re.Pattern[str], strings: list[Any]) -> bool:
+    """Whether every item is a str matching ``pattern``'s one-line form (checked in C)."""
+    try:
+        text = "\n".join(strings)
+    except TypeError:  # not all strings
+        return False
+    # a newline inside an item would split it into two lines that match
+    return pattern.fullmatch(text) is not None and text.count("\n") == len(strings) - 1
+
+
+def _one_by_one(parse: Any, raws: list[Any]) -> tuple[list[Any], bool]:
+    out = []
+    complete = True
+    for raw in raws:
+        try:
+            out.append(parse(raw))
+        except Exception:  # the object's own read raises the typed error
+            out.append(UNPARSED)
+            complete = False
+    return out, complete
+
+
+def _without_nones(raws: list[Any]) -> list[Any] | None:
+    """``raws`` when no item is None, else the items that are not (None: nothing left)."""
+    if None not in raws:
+        return raws
+    present = [raw for raw in raws if raw is not None]
+    return present or None
+
+
+def _with_nones(raws: list[Any], present: list[Any], values: list[Any]) -> list[Any]:
+    """``values`` (parsed from ``present``) put back in the places of ``raws``, None elsewhere."""
+    if present is raws:
+        return values
+    it = iter(values)
+    return [None if raw is None else next(it) for raw in raws]
+
+
 @attrs.frozen
 class Money:
     """An amount of one currency. Amounts are ``Decimal``, never float.
@@ -371,6 +433,11 @@ _set_amount = Money.__dict__["amount"].__set__
 _set_code = Money.__dict__["code"].__set__
 
 
+_DATE_FROM_ISO = dt.date.fromisoformat
+_DATETIME_FROM_ISO = dt.datetime.fromisoformat
+_AS_EASTERN = methodcaller("replace", tzinfo=EASTERN)
+
+
 def _is_zero(value: object) -> bool:
     """The plain number 0 (``sum()``'s start), which adds to Money of any currency."""
     return type(value) in (int, Decimal, float) and value == 0
@@ -399,6 +466,34 @@ class ValueType(Generic[T]):
     def parse(self, raw: Any) -> T | None:
         return None if raw is None else self.coerce(raw)
 
+    def parse_column(self, raws: list[Any]) -> tuple[list[Any], bool]:
+        """``[parse(raw) for raw in raws]``, with ``UNPARSED`` where ``parse`` raises, and
+        whether every value parsed.  Types override ``_parse_present`` to do a column of
+        canonical values in C."""
+        kept = self.kept
+        if kept is not None:
+            kinds = set(map(type, raws))
+            kinds.discard(_NONE_TYPE)  # parse(None) is None for every type
+            if kinds == {kept} or not kinds:
+                bounds = self.bounds
+                if bounds is None or not kinds:
+                    return raws, True
+                present = _without_nones(raws)
+                if present is not None and bounds[0] <= min(present) and max(present) <= bounds[1]:
+                    return raws, True
+            return _one_by_one(self.parse, raws)
+        present = _without_nones(raws)
+        if present is None:
+            return raws, True
+        values = self._parse_present(present)
+        if values is None:
+            return _one_by_one(self.parse, raws)
+        return _with_nones(raws, present, values), True
+
+    def _parse_present(self, present: list[Any]) -> list[Any] | None:
+        """The parsed values of a column without None, or None to parse it one by one."""
+        return None
+
     def coerce(self, value: Any) -> T:
         return value  # type: ignore[no-any-return]
 
@@ -408,7 +503,7 @@ class ValueType(Generic[T]):
 
 class _Str(ValueType[str]):
     name = "str"
-    kept = str
+    kept: type | None = str
 
     def parse(self, raw: Any) -> str | None:
         if type(raw) is str:
@@ -476,6 +571,9 @@ class _Decimal(ValueType[Decimal]):
             return None
         return to_decimal(raw)
 
+    def _parse_present(self, present: list[Any]) -> list[Any] | None:
+        return list(map(Decimal, present)) if _lines_match(_PLAIN_DECIMALS, present) else None
+
     def coerce(self, value: Any) -> Decimal:
         return to_decimal(value)
 
@@ -518,6 +616,14 @@ class _Date(ValueType[dt.date]):
             raise TypeError(f"expected a YYYY-MM-DD string, got {_clip(raw)}")
         return to_date(raw)
 
+    def _parse_present(self, present: list[Any]) -> list[Any] | None:
+        if not _lines_match(_DATES, present):
+            return None
+        try:
+            return list(map(_DATE_FROM_ISO, present))
+        except ValueError:  # not a calendar date, or 0000-00-00 (None): one by one
+            return None
+
     def coerce(self, value: Any) -> dt.date:
         return to_date(value)
 
@@ -555,6 +661,14 @@ class _EasternDateTime(ValueType[dt.datetime]):
             raise TypeError(f"expected a YYYY-MM-DD HH:MM:SS string, got {_clip(raw)}")
         return to_datetime(raw).astimezone(EASTERN)
 
+    def _parse_present(self, present: list[Any]) -> list[Any] | None:
+        if not _lines_match(_DATETIMES, present):
+            return None
+        try:
+            return list(map(_AS_EASTERN, map(_DATETIME_FROM_ISO, present)))
+        except ValueError:
+            return None
+
     def coerce(self, value: Any) -> dt.datetime:
         return to_datetime(value)
 
@@ -568,6 +682,7 @@ class _Currency(_Str):
     """A three-letter currency code (``currency_code``); lower case is upper-cased."""
 
     name = "currency code"
+    kept = None  # "usd" is read as "USD": no value is kept unchanged without ``parse``
 
     def parse(self, raw: Any) -> str | None:
         if type(raw) is str and raw:
@@ -611,6 +726,32 @@ class _Money(ValueType[Money]):
             return None
         return Money(raw["amount"], raw.get("code"))
 
+    def _parse_present(self, present: list[Any]) -> list[Any] | None:
+        if set(map(type, present)) != {dict}:
+            return None
+        try:
+            amounts = list(map(_AMOUNT, present))
+            codes = list(map(_CODE, present))
+        except KeyError:
+            return None
+        if not _lines_match(_PLAIN_DECIMALS, amounts) or set(map(type, codes)) != {str}:
+            return None
+        kept_codes = list(map(_CODES.get, codes))
+        if None in kept_codes:  # codes not checked yet (or a full cache): check each once
+            try:
+                known = {code: _wire_currency(code) for code in set(codes)}
+            except ValueError:
+                return None
+            kept_codes = list(map(known.__getitem__, codes))
+        out: list[Any] = []
+        append = out.append
+        for number, code in zip(map(Decimal, amounts), kept_codes, strict=True):
+            money = _new(Money)
+            _set_amount(money, number)
+            _set_code(money, code)
+            append(money)
+        return out
+
     def coerce(self, value: Any) -> Money:
         if isinstance(value, Money):
             return value
@@ -644,6 +785,12 @@ class EnumType(ValueType[Any]):
             return self.enum_cls(number)
         except ValueError:
             return number
+
+    def _parse_present(self, present: list[Any]) -> list[Any] | None:
+        if set(map(type, present)) != {int}:
+            return None
+        values = list(map(self._members.get, present))
+        return None if None in values else values
 
     def coerce(self, value: Any) -> Any:
         if isinstance(value, str) and not value.strip().lstrip("-").isdigit():

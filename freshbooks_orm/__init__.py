@@ -153,7 +153,9 @@ else:
         module = _LAZY_MODULE.get(name)
         if module is None:
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+        path = f"{__name__}.{module}"
+        __import__(path)  # not importlib.import_module: -X importtime reports this import
+        value = getattr(sys.modules[path], name)
         globals()[name] = value  # the next access is a plain attribute
         return value
 

@@ -209,3 +209,20 @@ def test_a_resource_module_imports_directly_in_a_fresh_interpreter() -> None:
         "          freshbooks_orm.registry.get_model('estimates') is mod.Estimate]\n"
     )
     assert run(code) == [True, True]
+
+
+@pytest.mark.slow
+def test_imports_made_on_first_use_show_in_x_importtime() -> None:
+    """Benchmark 6 sums ``-X importtime``'s top-level figures; an import made by
+    ``importlib.import_module`` would be missing from them (only its own imports show)."""
+    code = "from freshbooks_orm import Invoice, registry\nregistry.get_model('taxes')\n"
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    top = [line.split("|")[2][1:] for line in done.stderr.splitlines() if line.count("|") == 2]
+    assert "freshbooks_orm.resources.invoices" in top
+    assert "freshbooks_orm.resources.taxes" in top

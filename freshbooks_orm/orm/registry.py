@@ -15,7 +15,6 @@ find a model here by its name (``"invoices"``, ``"credit-notes"``) or its class 
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
 from ..errors import closest
@@ -59,7 +58,7 @@ def _key(name: str) -> str:
 def _load(key: str) -> type[Model]:
     """Import the module that declares resource ``key`` and return what it registered."""
     module, class_name = _DECLARED[key]
-    importlib.import_module(module)
+    __import__(module)  # not importlib.import_module: -X importtime reports this import
     model = _MODELS.get(key)
     if model is None or model.__name__ != class_name:
         raise UnknownResourceError(

@@ -462,3 +462,14 @@ def test_tricky_columns_parse_as_their_values_one_by_one(column: list) -> None:
         for got, (status, want) in zip(values, expected, strict=True):
             assert _same(got, want) if status == "ok" else got is UNPARSED, value_type
         assert complete == all(status == "ok" for status, _ in expected)
+
+
+def test_an_object_pickled_with_the_two_tuple_snapshot_still_tracks_its_lines() -> None:
+    inv = with_lines()
+    inv.lines  # noqa: B018
+    items = tuple(inv.lines)
+    inv.__dict__["_snapshots"]["lines"] = (items, tuple(i.__dict__["_raw"] for i in items))
+    twin = pickle.loads(pickle.dumps(inv))
+    assert twin.dirty_fields == frozenset()
+    twin.lines[0].name = "changed"
+    assert twin.dirty_fields == {"lines"}

@@ -296,11 +296,13 @@ def _nested_changed(items: list[Model], snapshot: Any) -> bool:
     replaced by one with other values, or changed in place."""
     if isinstance(snapshot, list):  # the item states themselves (a pickle of version 0.1)
         return [item._state() for item in items] != snapshot
-    # (item 1, ..., item n, wire dict 1, ..., wire dict n): one tuple, as loaded
-    count = len(snapshot) // 2
-    if len(items) != count:
+    if len(snapshot) == 2 and type(snapshot[0]) is tuple:  # (items, wire dicts): 0.2 previews
+        loaded, raws = snapshot
+    else:  # (item 1, ..., item n, wire dict 1, ..., wire dict n): one tuple, as loaded
+        count = len(snapshot) // 2
+        loaded, raws = snapshot[:count], snapshot[count:]
+    if len(items) != len(loaded):
         return True
-    loaded, raws = snapshot[:count], snapshot[count:]
     for item, was, raw in zip(items, loaded, raws, strict=True):
         d = item.__dict__
         if item is was and d["_raw"] is raw and not d.get("_touched") and not item._meta.nested:

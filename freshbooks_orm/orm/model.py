@@ -27,7 +27,6 @@ import functools
 import sys
 from collections.abc import Callable, Iterable
 from decimal import Decimal
-from itertools import repeat
 from operator import itemgetter
 from typing import Any, ClassVar, TypeVar, cast
 
@@ -139,9 +138,10 @@ class _Page:
             return False
         dicts = self.dicts
         values, complete = lazy.column(self._column(lazy))
-        if complete and not any(map(dict.__contains__, dicts, repeat(name))):
+        if complete:
             for d, value in zip(dicts, values, strict=True):
-                d[name] = value
+                if name not in d:  # assigned, or read alone before: left as it is
+                    d[name] = value
             return True
         for d, value in zip(dicts, values, strict=True):
             if value is not UNPARSED and name not in d:
@@ -166,7 +166,7 @@ class _Page:
             items = list_cls.__new__(list_cls)  # items made here need no coercion
             list.extend(items, from_page(raw_items, None, items_page))
             d[name] = items
-            _snapshot(d, name, items)
+            d.setdefault("_snapshots", {})[name] = (*items, *raw_items)  # as _snapshot() does
         return True
 
     def replace_row(self, d: dict[str, Any], row: dict[str, Any]) -> None:

@@ -204,8 +204,9 @@ What remains above typing by hand is what typed objects cost in Python: an objec
 into it, a `Money` object (amount and currency, both checked) where the hand-written loop
 makes a bare `Decimal`. The "pure-Python floor" row measures the least any pure-Python model
 of typed objects can spend on the same five fields: one fused loop that builds each object and
-stores its five typed values with no checks, no fallbacks and no page; it alone is well above
-the 1.5x target, so that target cannot be met by Python code of this shape, and the row shows
+stores its five typed values with no checks, no fallbacks and no page; it alone is above
+the 1.5x target (the note under the table gives the ratios), so that target cannot be met by
+Python code of this shape, and the row shows
 how far the model is from that floor. The garbage collector weighs on the every-field read:
 both the parse and the every-field read spend about a third of their time in it, walking the
 objects alive (the rows "collector paused" show each without it), and how often it runs

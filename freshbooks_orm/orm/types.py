@@ -22,8 +22,10 @@ import datetime as dt
 import enum
 import math
 import re
+from collections import deque
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
+from itertools import repeat
 from operator import itemgetter, methodcaller
 from typing import Any, Generic, TypeVar
 
@@ -727,29 +729,24 @@ class _Money(ValueType[Money]):
         return Money(raw["amount"], raw.get("code"))
 
     def _parse_present(self, present: list[Any]) -> list[Any] | None:
-        if set(map(type, present)) != {dict}:
-            return None
-        try:
+        try:  # a value that is not a dict with both keys: one by one
             amounts = list(map(_AMOUNT, present))
             codes = list(map(_CODE, present))
-        except KeyError:
+            kept_codes = list(map(_CODES.get, codes))
+        except (KeyError, TypeError):  # TypeError: not a mapping, or an unhashable code
             return None
-        if not _lines_match(_PLAIN_DECIMALS, amounts) or set(map(type, codes)) != {str}:
+        if not _lines_match(_PLAIN_DECIMALS, amounts):
             return None
-        kept_codes = list(map(_CODES.get, codes))
         if None in kept_codes:  # codes not checked yet (or a full cache): check each once
             try:
                 known = {code: _wire_currency(code) for code in set(codes)}
-            except ValueError:
+            except (ValueError, TypeError):
                 return None
             kept_codes = list(map(known.__getitem__, codes))
-        out: list[Any] = []
-        append = out.append
-        for number, code in zip(map(Decimal, amounts), kept_codes, strict=True):
-            money = _new(Money)
-            _set_amount(money, number)
-            _set_code(money, code)
-            append(money)
+        # Money is built without its converters (the values are checked): three C-level passes
+        out = list(map(_new, repeat(Money, len(amounts))))
+        deque(map(_set_amount, out, map(Decimal, amounts)), 0)
+        deque(map(_set_code, out, kept_codes), 0)
         return out
 
     def coerce(self, value: Any) -> Money:

@@ -201,20 +201,19 @@ a page share a page of their own, so a line field is parsed for all of them at o
 
 What remains above typing by hand is what typed objects cost in Python: an object and its
 `__dict__` per invoice (hydration alone is about half of the hand-written loop), the stores
-into it, a `Money` object (amount and currency, both checked) where the hand-written loop
-makes a bare `Decimal`. The "pure-Python floor" row measures the least any pure-Python model
-of typed objects can spend on the same five fields: one fused loop that builds each object and
-stores its five typed values with no checks, no fallbacks and no page; it alone is above
-the 1.5x target (the note under the table gives the ratios), so that target cannot be met by
-Python code of this shape, and the row shows
-how far the model is from that floor. The garbage collector weighs on the every-field read:
-a large share of both the parse and the every-field read is the collector walking the objects
-alive (the rows "collector paused" show each without it), and how often it runs
-depends on how many objects the process already holds, which moves the every-field ratio from
-run to run: its verdict says as much about the collector as about the reads, which cost about
-twice json.loads with the collector paused (see the note under the targets). FreshBooks' SDK
-wraps rows lazily too but keeps nothing: it re-parses a field on every read, guessing a
-string's type from its shape.""",
+into it, a `Money` object (amount and currency, both checked) where the hand-written loop makes
+a bare `Decimal`. The "pure-Python floor" row measures the least any pure-Python model of typed
+objects can spend on the same five fields: one fused loop that builds each object and stores
+its five typed values with no checks, no fallbacks and no page; it alone is above the 1.5x
+target (the note under the table gives the ratios), so that target cannot be met by Python code
+of this shape, and the row shows how far the model is from that floor. The garbage collector
+weighs on the every-field read: a large share of both the parse and the every-field read is the
+collector walking the objects alive (the rows "collector paused" show each without it), and how
+often it runs depends on how many objects the process already holds, which moves the
+every-field ratio from run to run: its verdict says as much about the collector as about the
+reads, which cost about twice json.loads with the collector paused (see the note under the
+targets). FreshBooks' SDK wraps rows lazily too but keeps nothing: it re-parses a field on
+every read, guessing a string's type from its shape.""",
     "memory": """\
 `iterator()` keeps nothing: one page of wire dicts (100 invoices) and the response body are
 alive at a time, so its peak is about one page however many invoices stream by. Over a tenth

@@ -610,3 +610,90 @@ def test_requests_carry_headers(sb: Sandbox) -> None:
 
 def test_repr_shows_no_token(sb: Sandbox, client: Client) -> None:
     assert repr(client) == (f"<Client account_id='zDmNq' base_url='{sb.url}' refreshable=False>")
+
+
+# --- an answer cut off before its Content-Length -----------------------------------------
+
+
+class CutOffServer:
+    """Answers the first ``cut`` requests with a 200 whose body stops after ``sent`` of its
+    bytes (the connection then closes, as when a server goes away mid-answer), then whole
+    answers.  urllib3 2 reports such an answer itself; urllib3 1.26 returns the cut body as if
+    it were whole, which is what this pins for both."""
+
+    BODY = json.dumps({"response": {"result": {"invoice": {"id": 7, "notes": "whole"}}}}).encode()
+
+    def __init__(self, cut: int, sent: int = 0) -> None:
+        self.cut, self.sent, self.requests = cut, sent, 0
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += conn.recv(65536)
+                head, _, rest = data.partition(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                while len(rest) < length:
+                    rest += conn.recv(65536)
+                self.requests += 1
+                body = self.BODY[: self.sent] if self.requests <= self.cut else self.BODY
+                conn.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    + f"Content-Length: {len(self.BODY)}\r\nConnection: close\r\n\r\n".encode()
+                    + body
+                )
+
+    def client(self) -> Client:
+        return Client(
+            "cut-off-test-token", "zDmNq", base_url=f"http://127.0.0.1:{self.port}", retry=FAST
+        )
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.mark.parametrize("sent", [0, 20])
+@pytest.mark.parametrize("method", ["GET", "PUT"])
+def test_an_answer_cut_off_mid_body_is_a_dropped_connection_and_retried(
+    method: str, sent: int
+) -> None:
+    server = CutOffServer(cut=1, sent=sent)
+    try:
+        body = server.client().request(method, f"{LIST}/7", json={"invoice": {}})
+    finally:
+        server.close()
+    assert body["response"]["result"]["invoice"]["notes"] == "whole"
+    assert server.requests == 2  # the cut answer was not taken for a whole one
+
+
+def test_a_cut_off_answer_every_time_gives_up_with_no_status() -> None:
+    server = CutOffServer(cut=100)
+    try:
+        with pytest.raises(TransportError) as info:
+            server.client().request("GET", f"{LIST}/7")
+    finally:
+        server.close()
+    assert info.value.status_code is None  # no usable answer: not "HTTP 200, empty body"
+    assert "Connection broken" in str(info.value)
+    assert server.requests == 4
+
+
+def test_a_post_whose_answer_is_cut_off_is_never_resent() -> None:
+    server = CutOffServer(cut=100, sent=10)
+    try:
+        with pytest.raises(UncertainWriteError):
+            server.client().request("POST", LIST, json={"invoice": {}})
+    finally:
+        server.close()
+    assert server.requests == 1

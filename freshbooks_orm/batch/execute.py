@@ -162,7 +162,17 @@ class _Writer:
             if after is None or any(k not in after for k in sent_nested):
                 after = self.get(object_id, put_includes)  # e.g. a vis_state PUT answers {}
         except Exception as exc:
-            return self._failed(item, exc, sent=True)
+            if not _applied(exc):
+                return self._failed(item, exc, sent=True)
+            # A 2xx whose body could not be read (empty, cut off, not the documented shape):
+            # the server applied the PUT, so the object's state is read back, never resent.
+            try:
+                after = self.get(object_id, put_includes)
+            except Exception as again:
+                return self._failed(item, again, sent=True, applied=True)
+            detail = "; ".join(
+                filter(None, [detail, f"its answer was unreadable ({_one_line(exc)}): read back"])
+            )
         self._reachable()
         self.record_done(object_id, after, payload, detail)
         return ItemOutcome(object_id, "done", detail=detail)
@@ -188,28 +198,39 @@ class _Writer:
                 journal_path=exc.journal_path,
             ) from exc
 
-    def _failed(self, item: ItemRecord, exc: Exception, *, sent: bool) -> ItemOutcome:
+    def _failed(
+        self, item: ItemRecord, exc: Exception, *, sent: bool, applied: bool = False
+    ) -> ItemOutcome:
+        """Record a write that did not finish.  ``applied``: the server answered the PUT with a
+        2xx (it landed) but reading the object back failed: never counted failed."""
         if isinstance(exc, JournalError):
             raise exc
         text = _describe(exc)
-        if _unreachable(exc):
-            with self._count_lock:
-                self._unreachable += 1
-                if self._unreachable >= STOP_AFTER_UNREACHABLE and not self.stop.is_set():
-                    self.stopped = (
-                        f"the server stopped answering ({_one_line(exc)}) for "
-                        f"{self._unreachable} {self.spec.list_key} in a row; the rest were left "
-                        "for resume"
-                    )
-                    self.stop.set()
+        unreachable = _unreachable(exc)
+        if unreachable or applied:
+            if unreachable:
+                self._count_unreachable(exc)
+            else:
+                self._reachable()
             # Nothing is known to have failed: a GET never sent anything; a PUT stays
-            # 'writing' (it may have landed) for resume to settle.
+            # 'writing' (it may have landed, or did) for resume to settle by re-reading.
             state = "writing" if sent else item.state
             self.journal.mark(self.run_id, item.object_id, state, error=text)
             return ItemOutcome(item.object_id, state, exc)
         self._reachable()
         self.journal.mark(self.run_id, item.object_id, "failed", error=text)
         return ItemOutcome(item.object_id, "failed", exc)
+
+    def _count_unreachable(self, exc: Exception) -> None:
+        with self._count_lock:
+            self._unreachable += 1
+            if self._unreachable >= STOP_AFTER_UNREACHABLE and not self.stop.is_set():
+                self.stopped = (
+                    f"the server stopped answering ({_one_line(exc)}) for "
+                    f"{self._unreachable} {self.spec.list_key} in a row; the rest were left "
+                    "for resume"
+                )
+                self.stop.set()
 
     def _reachable(self) -> None:
         with self._count_lock:
@@ -219,6 +240,12 @@ class _Writer:
 def _unreachable(exc: BaseException) -> bool:
     """A connection refused, reset or timed out: no HTTP answer at all."""
     return isinstance(exc, TransportError) and exc.status_code is None
+
+
+def _applied(exc: BaseException) -> bool:
+    """A 2xx answer the client could not read: the request was applied, its answer is lost."""
+    status = getattr(exc, "status_code", None) if isinstance(exc, TransportError) else None
+    return status is not None and 200 <= status < 300
 
 
 def _drive(

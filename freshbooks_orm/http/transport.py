@@ -55,6 +55,7 @@ import requests.adapters
 import requests.auth
 import requests.utils
 from urllib3.exceptions import MaxRetryError, NewConnectionError
+from urllib3.response import HTTPResponse
 
 from .._version import __version__
 from ..errors import (
@@ -160,6 +161,27 @@ _NEVER_SENT = (
     requests.exceptions.InvalidHeader,
     requests.exceptions.InvalidProxyURL,
 )
+
+
+def _cut_off(response: requests.Response) -> requests.RequestException | None:
+    """The error of an answer that ended before its ``Content-Length``: the connection dropped
+    mid-answer.  urllib3 2 raises this itself; urllib3 1.26 (``enforce_content_length`` off)
+    hands back the cut body as if it were whole, a 200 with half an invoice or none."""
+    expected = response.headers.get("Content-Length")
+    raw = response.raw
+    # Only a real urllib3 answer says how many bytes came off the wire (a cassette's replayed
+    # answer keeps the recorded Content-Length of a body that may have been scrubbed since).
+    if expected is None or not expected.isdigit() or not isinstance(raw, HTTPResponse):
+        return None
+    request = response.request
+    if response.status_code in (204, 304) or (request is not None and request.method == "HEAD"):
+        return None  # answers that carry no body whatever their Content-Length says
+    received = raw.tell()  # bytes read off the wire, before any decoding
+    if received >= int(expected):
+        return None
+    return requests.exceptions.ChunkedEncodingError(
+        f"Connection broken: the answer ended after {received} of {expected} bytes"
+    )
 
 
 def _may_succeed_on_retry(exc: requests.RequestException) -> bool:
@@ -573,6 +595,8 @@ class Client:
                 failure = exc
             except (ValueError, UnicodeError) as exc:  # http.client refusing a header or URL
                 failure = exc
+            else:
+                failure = _cut_off(response)
             if failure is not None:
                 # Decided and raised here, outside the except block: the requests exception
                 # holds the prepared request, whose headers carry the token, and it must not

@@ -169,16 +169,24 @@ def _cut_off(response: requests.Response) -> requests.RequestException | None:
     hands back the cut body as if it were whole, a 200 with half an invoice or none."""
     expected = response.headers.get("Content-Length")
     raw = response.raw
-    # Only a real urllib3 answer says how many bytes came off the wire (a cassette's replayed
-    # answer keeps the recorded Content-Length of a body that may have been scrubbed since).
     if expected is None or not expected.isdigit() or not isinstance(raw, HTTPResponse):
-        return None
+        return None  # only a real urllib3 answer says how many bytes came off the wire
     request = response.request
     if response.status_code in (204, 304) or (request is not None and request.method == "HEAD"):
         return None  # answers that carry no body whatever their Content-Length says
     received = raw.tell()  # bytes read off the wire, before any decoding
     if received >= int(expected):
         return None
+    content = response.content
+    if content.strip():
+        # A whole JSON document is not a cut one: a cassette replays the recorded
+        # Content-Length of a body its filters may have rewritten (secrets scrubbed) since.
+        try:
+            loads(content)
+        except ValueError:
+            pass
+        else:
+            return None
     return requests.exceptions.ChunkedEncodingError(
         f"Connection broken: the answer ended after {received} of {expected} bytes"
     )

@@ -206,14 +206,16 @@ a bare `Decimal`. The "pure-Python floor" row measures the least any pure-Python
 objects can spend on the same five fields: one fused loop that builds each object and stores
 its five typed values with no checks, no fallbacks and no page; it alone is above the 1.5x
 target (the note under the table gives the ratios), so that target cannot be met by Python code
-of this shape, and the row shows how far the model is from that floor. The garbage collector
-weighs on the every-field read: a large share of both the parse and the every-field read is the
-collector walking the objects alive (the rows "collector paused" show each without it), and how
-often it runs depends on how many objects the process already holds, which moves the
-every-field ratio from run to run: its verdict says as much about the collector as about the
-reads, which cost about twice json.loads with the collector paused (see the note under the
-targets). FreshBooks' SDK wraps rows lazily too but keeps nothing: it re-parses a field on
-every read, guessing a string's type from its shape.""",
+of this shape, and the row shows how far the model is from that floor. A hand-written loop that
+makes the same typed values (`Money(amount, code)` for the amount) costs more than the model:
+the 1.5x target compares typed objects with a bare `Decimal` (the note gives both ratios). The
+garbage collector weighs on the every-field read: a large share of both the parse and the
+every-field read is the collector walking the objects alive (the rows "collector paused" show
+each without it), and how often it runs depends on how many objects the process already holds,
+which moves the every-field ratio from run to run: its verdict says as much about the collector
+as about the reads, which cost about twice json.loads with the collector paused (see the note
+under the targets). FreshBooks' SDK wraps rows lazily too but keeps nothing: it re-parses a
+field on every read, guessing a string's type from its shape.""",
     "memory": """\
 `iterator()` keeps nothing: one page of wire dicts (100 invoices) and the response body are
 alive at a time, so its peak is about one page however many invoices stream by. Over a tenth

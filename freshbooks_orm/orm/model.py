@@ -166,7 +166,7 @@ class _Page:
             items = list_cls.__new__(list_cls)  # items made here need no coercion
             list.extend(items, from_page(raw_items, None, items_page))
             d[name] = items
-            d.setdefault("_snapshots", {})[name] = (*items, *raw_items)  # as _snapshot() does
+            _snapshot(d, name, items, raw_items)
         return True
 
     def replace_row(self, d: dict[str, Any], row: dict[str, Any]) -> None:
@@ -186,10 +186,11 @@ class _Page:
         return (_Page, ())
 
 
-def _snapshot(d: dict[str, Any], name: str, items: NestedList) -> None:
+def _snapshot(d: dict[str, Any], name: str, items: NestedList, raws: list[Any]) -> None:
     """Take a nested list's dirty-tracking snapshot: the items as loaded and their wire dicts
-    (which nothing mutates).  Nothing is parsed now; a comparison parses only what it needs."""
-    d.setdefault("_snapshots", {})[name] = (*items, *[item.__dict__["_raw"] for item in items])
+    ``raws`` (which nothing mutates).  Nothing is parsed now; a comparison parses only what it
+    needs."""
+    d.setdefault("_snapshots", {})[name] = (*items, *raws)
 
 
 class _Lazy:
@@ -287,7 +288,7 @@ class _LazyNested(_Lazy):
                 raw[self.wire] = []
         items = cast(NestedList, parse_field(obj, self.name, self.parse, raw[self.wire]))
         d[self.name] = items
-        _snapshot(d, self.name, items)
+        _snapshot(d, self.name, items, [item.__dict__["_raw"] for item in items])
         return items
 
 

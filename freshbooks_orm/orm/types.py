@@ -268,15 +268,17 @@ def _wire_currency(raw: str) -> str:
 #: In a parsed column: this value did not parse (its object's own read reports why).
 UNPARSED: Any = type("Unparsed", (), {"__repr__": lambda self: "UNPARSED"})()
 _NONE_TYPE = type(None)
-#: A plain decimal ``_plain_decimal`` accepts as it is, one per line.
-_PLAIN_DECIMALS = re.compile(
-    rf"-?\d{{1,13}}(?:\.\d{{1,{MAX_DECIMAL_PLACES}}})?(?:\n-?\d{{1,13}}(?:\.\d{{1,{MAX_DECIMAL_PLACES}}})?)*",
-    re.ASCII,
-)
-_DATES = re.compile(r"\d{4}-\d{2}-\d{2}(?:\n\d{4}-\d{2}-\d{2})*", re.ASCII)
-_DATETIMES = re.compile(
-    r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\n\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})*", re.ASCII
-)
+
+
+def _one_per_line(value: str) -> re.Pattern[str]:
+    """A pattern matching lines of ``value``, one value per line (for ``_lines_match``)."""
+    return re.compile(rf"{value}(?:\n{value})*", re.ASCII)
+
+
+#: Plain decimals ``_plain_decimal`` accepts as they are, one per line.
+_PLAIN_DECIMALS = _one_per_line(rf"-?\d{{1,13}}(?:\.\d{{1,{MAX_DECIMAL_PLACES}}})?")
+_DATES = _one_per_line(r"\d{4}-\d{2}-\d{2}")
+_DATETIMES = _one_per_line(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
 _AMOUNT = itemgetter("amount")
 _CODE = itemgetter("code")
 

@@ -21,6 +21,14 @@ pid on the same host; a lease held on another host is never taken over automatic
 ``writing`` mark checks that the lease is still this process's, in the same statement.
 A run whose status is ``running`` but whose holder is gone is shown as ``interrupted``.
 
+**Breaking a lease.**  A lease on another host (a container with a throwaway hostname, a laptop
+that died with the journal on a shared drive) cannot be checked from here, so only a person can
+say its process is gone: ``break_lease(run_id, holder=...)`` (``freshbooks-orm runs unlock RUN``)
+clears it when ``holder`` is the lease that person was shown; a lease re-taken since is not
+broken.  A holder gone from this host is cleared without confirmation; a live one on this host
+never is.  The run becomes ``interrupted``, for ``resume`` or ``undo``; if the old holder runs
+after all, the ``writing`` check above stops it before its next write.
+
 **Errors** are ``JournalError`` (corrupt file, a directory, locked too long, disk full), naming
 the file and what to do; never a raw ``sqlite3`` exception.
 
@@ -240,6 +248,12 @@ def pid_alive(pid: int) -> bool:
         return True
     return True
 
+
+#: How to break a lease on another host, in the errors that refuse it.
+_BREAK_HINT = (
+    "if that process is gone (its machine or container is), break the lease with "
+    "'freshbooks-orm runs unlock {run_id}' (or Journal.break_lease)"
+)
 
 #: Lease tokens held by this process (a lease with our pid but another token is stale).
 _HELD: set[str] = set()
@@ -615,17 +629,14 @@ class Journal:
             held = _lease_of(row)
             if held is not None:
                 alive = held.alive
-                if alive or alive is None:
-                    where = "this process" if held.mine else str(held)
-                    raise RunInUseError(
-                        f"run {run_id} is in use by {where}: wait for it to finish"
-                        + (
-                            ""
-                            if alive
-                            else "; a lease on another host is never taken over automatically"
-                        ),
-                        holder=str(held),
-                        journal_path=str(self.path),
+                if alive:
+                    raise self._in_use(run_id, held, "wait for it to finish")
+                if alive is None:
+                    raise self._in_use(
+                        run_id,
+                        held,
+                        "a lease on another host is never taken over automatically: wait for "
+                        "it to finish, or " + _BREAK_HINT.format(run_id=run_id),
                     )
             token = secrets.token_hex(8)
             db.execute(
@@ -651,6 +662,76 @@ class Journal:
                 " lease_token = NULL WHERE id = ? AND lease_token = ?",
                 (run_id, token),
             )
+
+    def break_lease(self, run_id: str, *, holder: Lease | str | None = None) -> Lease | None:
+        """Clear the lease of ``run_id`` (an id, a unique prefix or ``latest``) when its holder is
+        gone, or when the caller confirms which lease to break; return the lease broken, or
+        ``None`` when the run held none (nothing to do: not an error).
+
+        * A holder on this host whose process is gone: cleared (``acquire`` would take it over).
+        * A holder on another host, whose process cannot be checked from here: cleared only when
+          ``holder`` names it: the ``Lease`` read from ``run(run_id).lease`` (matched by its
+          token) or its text as shown (``str(lease)``, ``RunInUseError.holder``).  Without it,
+          ``RunInUseError``.  Be sure that process is gone: its machine or container is.
+        * A live holder on this host, or this process: never broken, ``RunInUseError``.
+        * ``holder`` given but the run's lease is another one now (re-taken since it was
+          shown): ``RunInUseError`` naming the new holder, and nothing is cleared.
+
+        The lease is read, checked and cleared in one transaction, and the clear matches the
+        token read in it.  A ``running`` run becomes ``interrupted``, so ``resume`` and ``undo``
+        can take it.  Should the old holder still run after all, its next ``writing`` mark is
+        refused (the lease is no longer its), so it sends no further write (a PUT already in
+        flight still lands and is recorded).  An unknown run raises ``UnknownRunError``.
+        """
+        full = self.resolve(run_id)
+        with self._guard("break the run's lease"), self._transaction() as db:
+            row = db.execute(
+                "SELECT lease_pid, lease_host, lease_since, lease_token FROM runs WHERE id = ?",
+                (full,),
+            ).fetchone()
+            held = _lease_of(row)
+            if held is None:
+                return None
+            if holder is not None and not _same_lease(held, holder):
+                raise self._in_use(
+                    full,
+                    held,
+                    f"its lease changed since it was shown (then: {holder}); nothing was cleared",
+                )
+            alive = held.alive
+            if alive:
+                raise self._in_use(
+                    full,
+                    held,
+                    "wait for it to finish (the lease of a process alive on this host is never "
+                    "broken)",
+                )
+            if alive is None and holder is None:
+                raise self._in_use(
+                    full,
+                    held,
+                    "whether that process still runs cannot be checked from this host; if you "
+                    "are sure it is gone, pass holder= (the lease, or its text as shown) to "
+                    "break_lease, or run 'freshbooks-orm runs unlock " + full + "'",
+                )
+            cleared = db.execute(
+                "UPDATE runs SET lease_pid = NULL, lease_host = NULL, lease_since = NULL,"
+                " lease_token = NULL,"
+                " status = CASE status WHEN 'running' THEN 'interrupted' ELSE status END"
+                " WHERE id = ? AND lease_token = ?",
+                (full, held.token),
+            ).rowcount
+            if cleared != 1:  # pragma: no cover - the write lock is held since the read
+                raise self._in_use(full, held, "its lease changed meanwhile; nothing was cleared")
+        return held
+
+    def _in_use(self, run_id: str, held: Lease, advice: str) -> RunInUseError:
+        where = "this process" if held.mine else str(held)
+        return RunInUseError(
+            f"run {run_id} is in use by {where}: {advice}",
+            holder=str(held),
+            journal_path=str(self.path),
+        )
 
     @contextmanager
     def leased(self, run_id: str) -> Iterator[str]:
@@ -868,6 +949,13 @@ class Journal:
             counts=dict(counts),
             lease=lease,
         )
+
+
+def _same_lease(held: Lease, holder: Lease | str) -> bool:
+    """Whether ``holder`` (a ``Lease``, or a lease's text as shown) is the lease ``held``."""
+    if isinstance(holder, Lease):
+        return holder.token == held.token
+    return " ".join(str(holder).split()) == str(held)
 
 
 def _lease_of(row: sqlite3.Row) -> Lease | None:

@@ -5,7 +5,8 @@ Exit codes (also in ``--help``):
 ===  ============================================================================================
 0    done
 1    the API or the network failed, an answer could not be read, some objects failed or were
-     refused, a run stopped early (the server stopped answering), or the journal failed
+     refused, a run stopped early (the server stopped answering), a run is in use by another
+     process, or the journal failed
 2    usage error: a bad option, an unknown filter or field, a value it cannot take, missing or
      malformed credentials, an empty, unknown or ambiguous run id, a run that cannot be resumed
      or undone -- found before any request
@@ -39,7 +40,7 @@ from .parser import EXIT_CODES as EXIT_CODES
 from .parser import SANDBOX_INVOICES as SANDBOX_INVOICES
 from .parser import build_parser as build_parser
 from .resources import cmd_delete, cmd_list, cmd_show, cmd_update
-from .runs import cmd_runs_list, cmd_runs_resume, cmd_runs_show, cmd_runs_undo
+from .runs import cmd_runs_list, cmd_runs_resume, cmd_runs_show, cmd_runs_undo, cmd_runs_unlock
 
 __all__ = ["main"]
 
@@ -59,6 +60,7 @@ COMMANDS: dict[tuple[str, ...], Callable[[Context], int]] = {
     ("runs", "show"): cmd_runs_show,
     ("runs", "resume"): cmd_runs_resume,
     ("runs", "undo"): cmd_runs_undo,
+    ("runs", "unlock"): cmd_runs_unlock,
     **cli_auth.COMMANDS,
 }
 

@@ -20,7 +20,8 @@ RUN_HELP = "a run id, a unique prefix, or 'latest'"
 EXIT_CODES = """exit codes:
   0    done
   1    the API or the network failed, an answer could not be read, some objects failed or
-       were refused, a run stopped early (the server went away), or the journal failed
+       were refused, a run stopped early (the server went away), a run is in use by another
+       process, or the journal failed
   2    usage error (bad option, unknown filter or field, bad value, bad credentials, an
        empty, unknown or ambiguous run id, a run that cannot be resumed or undone)
   70   unexpected internal error: please report it with the output of --debug
@@ -54,12 +55,7 @@ def _common() -> argparse.ArgumentParser:
 def _batch_options(p: argparse.ArgumentParser, *, dry_run: bool = True) -> None:
     if dry_run:
         p.add_argument("--dry-run", action="store_true", help="show the changes, send no write")
-    p.add_argument(
-        "--yes",
-        "-y",
-        action="store_true",
-        help="do not ask for confirmation (required when stdin is not a terminal)",
-    )
+    _yes_option(p)
     p.add_argument(
         "--workers",
         type=_positive_int,
@@ -67,6 +63,15 @@ def _batch_options(p: argparse.ArgumentParser, *, dry_run: bool = True) -> None:
         help=f"concurrent writers (default {batch.DEFAULT_WORKERS})",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _yes_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--yes",
+        "-y",
+        action="store_true",
+        help="do not ask for confirmation (required when stdin is not a terminal)",
+    )
 
 
 def _scope_and_batch_options(p: argparse.ArgumentParser) -> None:
@@ -257,5 +262,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     undo.add_argument("--note", help="a note stored with the undo run")
     _batch_options(undo)
+    unlock = run_cmds.add_parser(
+        "unlock",
+        parents=[common],
+        help="break the lease of a run whose process is gone",
+        usage=f"{PROG} runs unlock RUN [--yes] [options]",
+        description="Break the lease of a run whose process is gone, so that 'runs resume' and "
+        "'runs undo' can take it: a process gone from this host, or one on another host (a "
+        "container, another machine sharing the journal) that you are sure is gone -- its "
+        "liveness cannot be checked from here. A process still running on this host is never "
+        "unlocked. Shows the holder and asks for confirmation; off a terminal, --yes is "
+        "required.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    unlock.add_argument("run", metavar="RUN", help=RUN_HELP)
+    _yes_option(unlock)
     cli_auth.add_commands(commands, common)
     return parser

@@ -1,4 +1,5 @@
-"""``runs list/show/resume/undo``: the journal of batch runs, and how a batch result is reported."""
+"""``runs list/show/resume/undo/unlock``: the journal of batch runs, and how a batch result is
+reported."""
 
 from __future__ import annotations
 
@@ -11,7 +12,13 @@ from ..batch.results import _show
 from .context import Context, UsageError
 from .output import PROG, _table
 
-__all__ = ["cmd_runs_list", "cmd_runs_resume", "cmd_runs_show", "cmd_runs_undo"]
+__all__ = [
+    "cmd_runs_list",
+    "cmd_runs_resume",
+    "cmd_runs_show",
+    "cmd_runs_undo",
+    "cmd_runs_unlock",
+]
 
 
 def _report(ctx: Context, result: batch.BatchResult) -> int:
@@ -82,6 +89,11 @@ def cmd_runs_show(ctx: Context) -> int:
     journal = ctx.journal()
     run = _run(journal, ctx.args.run)
     ctx.print(_describe_run(run))
+    if run.lease is not None and run.lease.alive is None:
+        ctx.note(
+            f"(held on another host: if that process is gone, {PROG} runs unlock {run.id} "
+            "lets resume and undo take the run)"
+        )
     if ctx.args.items:
         rows = [
             [
@@ -138,6 +150,43 @@ def cmd_runs_undo(ctx: Context) -> int:
     if result.conflicts:
         ctx.note(f"refused {run.resource} changed after the run; --force restores them anyway")
     return code
+
+
+def cmd_runs_unlock(ctx: Context) -> int:
+    journal = ctx.journal()
+    run = _run(journal, ctx.args.run)
+    lease = run.lease
+    if lease is None:
+        ctx.print(f"run {run.id} is not held by any process ({run.status}): nothing to unlock")
+        return 0
+    alive = lease.alive
+    if alive:  # never broken: the library refuses, naming the holder (exit 1)
+        journal.break_lease(run.id, holder=lease)
+    ctx.print(f"run {run.id} ({run.action} of {run.resource}) is held by {lease}")
+    if alive is None:
+        ctx.print(
+            f"{lease.host} is another host: whether pid {lease.pid} still runs there cannot be "
+            "checked from here.\nBe sure that process is gone (its machine or container is, "
+            "or you stopped it) before unlocking: a run written by two processes at once can "
+            "overwrite changes."
+        )
+    else:
+        ctx.print(f"pid {lease.pid} is no longer running on this host.")
+    if not _confirmed(
+        ctx, f"Unlock run {run.id}, held by {lease}?", "cancelled; the lease was left in place"
+    ):
+        return 1
+    if journal.break_lease(run.id, holder=lease) is None:
+        ctx.print(f"run {run.id} was released meanwhile: nothing to unlock")
+        return 0
+    now = journal.run(run.id)
+    ctx.print(f"unlocked run {run.id}: it is now {now.status}")
+    if now.status != "undone":
+        if now.pending:
+            ctx.note(f"finish it with: {PROG} runs resume {run.id}")
+        if now.count("done"):
+            ctx.note(f"undo it with: {PROG} runs undo {run.id}")
+    return 0
 
 
 def _summary(before: Any, payload: Any) -> str:

@@ -314,6 +314,41 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes_without_repeating(sb, journal)
     assert puts(sb) == Counter({i: 1 for i in targets})
 
 
+def test_a_run_left_held_on_another_host_resumes_once_its_lease_is_broken(sb, journal):
+    """A run interrupted in a container whose hostname is gone: resume refuses, pointing at
+    the way out; once the lease is broken, resume finishes it without repeating a write."""
+    from freshbooks_orm import RunInUseError
+
+    client = client_of(sb)
+    targets = visible(sb)
+
+    def interrupt_after_five(finished, total, outcome):
+        if finished == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(BatchInterrupted) as caught:
+        Invoice.objects.using(client).update(
+            notes="from a container", workers=1, journal=journal, progress=interrupt_after_five
+        )
+    run_id = caught.value.result.run_id
+    journal.db.execute(
+        "UPDATE runs SET status = 'running', lease_pid = 7, lease_host = 'f3a9c2d1e0b4',"
+        " lease_since = '2026-01-01T00:00:00+00:00', lease_token = 'container' WHERE id = ?",
+        (run_id,),
+    )
+    for again in (resume, undo):
+        with pytest.raises(RunInUseError, match=f"runs unlock {run_id}"):
+            again(run_id, client=client, journal=journal, progress=False)
+    assert [r.id for r in journal.runs()] == [run_id]  # the refused undo recorded nothing
+    lease = journal.run(run_id).lease
+    assert journal.break_lease(run_id, holder=lease) == lease
+    assert journal.run(run_id).status == "interrupted"
+    finished = resume(run_id, client=client, journal=journal, progress=False)
+    assert finished.ok and finished.done == len(targets)
+    assert journal.run(run_id).status == "finished" and journal.run(run_id).lease is None
+    assert puts(sb) == Counter({i: 1 for i in targets})
+
+
 def test_resume_marks_an_item_caught_mid_write_done_without_sending_it_again(sb, journal):
     client = client_of(sb)
     ids = sorted(visible(sb))[:4]

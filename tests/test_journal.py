@@ -246,8 +246,172 @@ def test_a_dead_holders_lease_is_taken_over(journal):
 def test_a_lease_on_another_host_is_not_taken_over(journal):
     run_id = make_run(journal)
     set_lease(journal, run_id, 1, host="elsewhere.example")
-    with pytest.raises(RunInUseError, match="another host"):
+    with pytest.raises(RunInUseError, match="another host") as caught:
         journal.acquire(run_id)
+    # ... and the error shows the way out
+    assert f"freshbooks-orm runs unlock {run_id}" in str(caught.value)
+    assert "Journal.break_lease" in str(caught.value)
+
+
+# --- breaking a lease -----------------------------------------------------------------------------
+
+
+def dead_pid() -> int:
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True)  # fmt: skip
+    return int(gone.stdout)
+
+
+def stored(j, run_id):
+    """The run's row as stored (not as shown: ``run()`` shows a lease-less ``running`` run as
+    ``interrupted`` whatever is stored)."""
+    return j.db.execute(
+        "SELECT status, lease_pid, lease_host, lease_token FROM runs WHERE id = ?", (run_id,)
+    ).fetchone()
+
+
+def test_breaking_the_lease_of_a_holder_gone_from_this_host_needs_no_confirmation(journal):
+    run_id = make_run(journal)
+    pid = dead_pid()
+    set_lease(journal, run_id, pid)
+    broken = journal.break_lease(run_id[:12])  # a prefix works, as everywhere
+    assert broken is not None and broken.pid == pid and broken.host == current_host()
+    row = stored(journal, run_id)
+    assert row["lease_token"] is None and row["lease_pid"] is None
+    assert row["status"] == "interrupted"  # was 'running'
+    journal.acquire(run_id)
+    journal.mark(run_id, 100, "writing")
+
+
+def test_a_live_holder_on_this_host_is_never_broken(journal, other_process):
+    run_id = make_run(journal)
+    set_lease(journal, run_id, other_process.pid)
+    lease = journal.run(run_id).lease
+    for holder in (None, lease, str(lease)):  # not even when confirmed
+        with pytest.raises(RunInUseError, match=f"pid {other_process.pid}") as caught:
+            journal.break_lease(run_id, holder=holder)
+        assert "never broken" in str(caught.value) and caught.value.holder == str(lease)
+    row = stored(journal, run_id)
+    assert row["lease_token"] == "theirs" and row["status"] == "running"
+
+
+def test_this_processs_own_lease_is_never_broken(journal):
+    run_id = make_run(journal, lease=True)
+    lease = journal.run(run_id).lease
+    with pytest.raises(RunInUseError, match="this process"):
+        Journal(journal.path).break_lease(run_id, holder=lease)
+    journal.mark(run_id, 100, "writing")  # still ours
+
+
+@pytest.mark.parametrize("confirm", ["lease", "text", "text as in the error"])
+def test_a_lease_on_another_host_is_broken_only_when_confirmed(journal, confirm):
+    run_id = make_run(journal)
+    set_lease(journal, run_id, 4242, host="elsewhere.example")
+    lease = journal.run(run_id).lease
+    assert journal.run(run_id).status == "running"  # liveness unknown: shown as running
+    with pytest.raises(RunInUseError, match="cannot be checked") as caught:
+        journal.break_lease(run_id)
+    assert f"runs unlock {run_id}" in str(caught.value) and "holder=" in str(caught.value)
+    assert stored(journal, run_id)["lease_token"] == "theirs"  # nothing cleared
+    with pytest.raises(RunInUseError, match="changed since it was shown"):
+        journal.break_lease(
+            run_id, holder="pid 4242 on elsewhere.example since 2025-12-31T00:00:00Z"
+        )
+    assert stored(journal, run_id)["lease_token"] == "theirs"
+    if confirm == "lease":
+        holder = lease
+    elif confirm == "text":
+        holder = f"  {lease}\n"  # as pasted
+    else:
+        with pytest.raises(RunInUseError) as refused:
+            journal.acquire(run_id)
+        holder = refused.value.holder
+    assert journal.break_lease(run_id, holder=holder) == lease
+    row = stored(journal, run_id)
+    assert row["lease_token"] is None and row["lease_host"] is None
+    assert row["status"] == "interrupted" and journal.run(run_id).status == "interrupted"
+    journal.acquire(run_id)  # resume and undo can take it now
+
+
+@pytest.mark.parametrize("form", ["lease", "text"])
+def test_a_lease_re_taken_between_show_and_break_is_not_broken(journal, form):
+    run_id = make_run(journal)
+    set_lease(journal, run_id, 4242, host="elsewhere.example")
+    shown = journal.run(run_id).lease
+    # meanwhile the run is resumed elsewhere: a new lease (same pid and second for the lease
+    # form, so only the token tells them apart; a new time for the text form)
+    since = shown.since if form == "lease" else "2026-01-01T00:05:00+00:00"
+    journal.db.execute(
+        "UPDATE runs SET lease_since = ?, lease_token = 'new' WHERE id = ?", (since, run_id)
+    )
+    with pytest.raises(RunInUseError, match="changed since it was shown") as caught:
+        journal.break_lease(run_id, holder=shown if form == "lease" else str(shown))
+    assert "elsewhere.example" in caught.value.holder
+    row = stored(journal, run_id)
+    assert row["lease_token"] == "new" and row["status"] == "running"  # nothing cleared
+
+
+def test_breaking_a_run_without_a_lease_is_a_no_op(journal):
+    run_id = make_run(journal)
+    journal.set_status(run_id, "finished")
+    assert journal.break_lease(run_id) is None
+    assert journal.break_lease(run_id, holder="pid 1 on x since y") is None  # released since
+    assert stored(journal, run_id)["status"] == "finished"
+
+
+def test_breaking_an_unknown_run_is_an_unknown_run_error(journal):
+    make_run(journal)
+    with pytest.raises(UnknownRunError, match="no run"):
+        journal.break_lease("20000101-000000-dead")
+
+
+OLD_HOLDER = """
+import sys
+from freshbooks_orm import RunInUseError
+from freshbooks_orm.batch.journal import Journal
+j = Journal(sys.argv[1])
+run_id = sys.argv[2]
+j.acquire(run_id)
+j.mark(run_id, 100, "writing", payload={"po_number": "OLD"})
+print("holding", flush=True)
+sys.stdin.readline()  # the lease is broken meanwhile
+try:
+    j.mark(run_id, 101, "writing", payload={"po_number": "OLD"})
+except RunInUseError as exc:
+    print("refused:", exc, flush=True)
+    sys.exit(3)
+print("wrote", flush=True)
+"""
+
+
+def test_a_holder_whose_lease_was_broken_writes_nothing_more(journal):
+    run_id = make_run(journal)
+    old = subprocess.Popen([sys.executable, "-c", OLD_HOLDER, str(journal.path), run_id],
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert old.stdout.readline() == "holding\n"
+        with pytest.raises(RunInUseError, match="never broken"):  # alive, on this host
+            journal.break_lease(run_id)
+        # as if that process ran on another host (a container, a laptop) that is thought gone
+        journal.db.execute("UPDATE runs SET lease_host = 'elsewhere.example' WHERE id = ?",
+                           (run_id,))  # fmt: skip
+        assert journal.break_lease(run_id, holder=journal.run(run_id).lease) is not None
+        with journal.leased(run_id):  # the run is resumed here
+            journal.mark(run_id, 100, "writing", payload={"po_number": "NEW"})
+            old.stdin.write("go\n")
+            old.stdin.flush()
+            assert old.wait(30) == 3
+            assert "no longer holds the run's lease" in old.stdout.read()
+            items = {i.object_id: i for i in journal.items(run_id)}
+            assert items[100].payload == {"po_number": "NEW"}  # its mark was taken over
+            assert items[101].state == "planned"  # the old holder's next write never happened
+            assert items[101].payload == {"po_number": "PO-7"}
+    finally:
+        if old.poll() is None:
+            old.kill()
+        old.wait()
+        old.stdin.close()
+        old.stdout.close()
 
 
 # --- schema 1 -------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections import Counter
 
 import pytest
 
@@ -134,6 +135,157 @@ def test_a_run_another_process_holds_is_refused_naming_it(capsys, tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+# --- runs unlock ---------------------------------------------------------------------------------
+
+
+def held_run(path, pid, host, token="theirs"):
+    """A run in the journal at ``path`` whose lease is held by ``pid`` on ``host``."""
+    with Journal(path) as j:
+        run_id = j.create_run(action="update", resource="invoices", account_id="a",
+                              api_host="h", filter={}, changes={}, matched=1,
+                              items=[{"object_id": 1, "state": "planned",
+                                      "payload": {"po_number": "X"}}])  # fmt: skip
+        set_lease(j, run_id, pid, host, token)
+    return run_id
+
+
+def set_lease(j, run_id, pid, host, token, since="2026-01-01T00:00:00+00:00"):
+    j.db.execute(
+        "UPDATE runs SET lease_pid = ?, lease_host = ?, lease_since = ?, lease_token = ?"
+        " WHERE id = ?",
+        (pid, host, since, token, run_id),
+    )
+
+
+def lease_of(path, run_id):
+    with Journal(path) as j:
+        return j.db.execute(
+            "SELECT status, lease_token FROM runs WHERE id = ?", (run_id,)
+        ).fetchone()
+
+
+class Terminal:
+    """A stdin that is a terminal, answering the confirmation with ``answer()``."""
+
+    def __init__(self, answer):
+        self.answer = answer
+
+    def isatty(self):
+        return True
+
+    def readline(self):
+        return self.answer()
+
+
+def test_runs_unlock_breaks_a_lease_on_another_host_once_confirmed(capsys, monkeypatch, tmp_path):
+    path = tmp_path / "journal.sqlite3"
+    run_id = held_run(path, 4242, "old-container")
+    unlock = ["--journal", str(path), "runs", "unlock", run_id]
+    with open(os.devnull) as devnull:  # off a terminal: --yes is required
+        monkeypatch.setattr(sys, "stdin", devnull)
+        assert main(unlock) == 2
+    assert "refusing without --yes" in capsys.readouterr().err
+    monkeypatch.setattr(sys, "stdin", Terminal(lambda: "n\n"))
+    assert main(unlock) == 1
+    out, err = capsys.readouterr()
+    assert "held by pid 4242 on old-container since 2026-01-01T00:00:00Z" in out
+    assert "another host" in out and "Be sure that process is gone" in out
+    assert "[y/N]" in err and "the lease was left in place" in err
+    assert lease_of(path, run_id)["lease_token"] == "theirs"
+    monkeypatch.setattr(sys, "stdin", Terminal(lambda: "y\n"))
+    assert main(unlock) == 0
+    out, err = capsys.readouterr()
+    assert f"unlocked run {run_id}: it is now interrupted" in out
+    assert f"runs resume {run_id}" in err
+    assert tuple(lease_of(path, run_id)) == ("interrupted", None)
+    assert main(unlock) == 0  # again: nothing to do
+    assert "nothing to unlock" in capsys.readouterr().out
+
+
+def test_runs_unlock_refuses_a_lease_re_taken_after_it_was_shown(capsys, monkeypatch, tmp_path):
+    path = tmp_path / "journal.sqlite3"
+    run_id = held_run(path, 4242, "old-container")
+
+    def resumed_elsewhere_meanwhile():
+        with Journal(path) as j:  # while the user reads the prompt
+            set_lease(j, run_id, 99, "new-container", "new", since="2026-01-02T00:00:00+00:00")
+        return "y\n"
+
+    monkeypatch.setattr(sys, "stdin", Terminal(resumed_elsewhere_meanwhile))
+    assert main(["--journal", str(path), "runs", "unlock", run_id]) == 1
+    out, err = capsys.readouterr()
+    assert "held by pid 4242 on old-container" in out  # what was shown ...
+    assert "in use by pid 99 on new-container" in err  # ... is not what holds it now
+    assert "changed since it was shown" in err and "Traceback" not in err
+    assert tuple(lease_of(path, run_id)) == ("running", "new")  # nothing cleared
+
+
+def test_runs_unlock_never_breaks_a_live_process_on_this_host(capsys, tmp_path):
+    path = tmp_path / "journal.sqlite3"
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        run_id = held_run(path, holder.pid, current_host())
+        assert main(["--journal", str(path), "runs", "unlock", run_id, "--yes"]) == 1
+        out, err = capsys.readouterr()
+        assert f"in use by pid {holder.pid}" in err and "never broken" in err
+        assert err.count("\n") == 1 and "unlocked" not in out
+        assert tuple(lease_of(path, run_id)) == ("running", "theirs")
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_runs_unlock_of_a_process_gone_from_this_host_and_of_unknown_runs(capsys, tmp_path):
+    path = tmp_path / "journal.sqlite3"
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True)  # fmt: skip
+    run_id = held_run(path, int(gone.stdout), current_host())
+    assert main(["--journal", str(path), "runs", "unlock", run_id[:12], "--yes"]) == 0
+    out = capsys.readouterr().out
+    assert "no longer running on this host" in out and "another host" not in out
+    assert tuple(lease_of(path, run_id)) == ("interrupted", None)
+    assert main(["--journal", str(path), "runs", "unlock", "20000101-nope", "--yes"]) == 2
+    assert "no run" in capsys.readouterr().err
+
+
+def test_runs_resume_points_at_unlock_then_resumes_after_it(capsys, tmp_path):
+    from freshbooks_orm import Invoice
+    from freshbooks_orm.batch import BatchInterrupted
+
+    path = tmp_path / "journal.sqlite3"
+    with Sandbox(invoices=30, seed=3) as sb:
+        client = sb.client(retry=RetryPolicy(backoff=0.001))
+
+        def interrupt(finished, total, outcome):
+            if finished == 4:
+                raise KeyboardInterrupt
+
+        with pytest.raises(BatchInterrupted) as caught:
+            Invoice.objects.using(client).update(
+                notes="unlocked", workers=1, journal=path, progress=interrupt
+            )
+        run_id = caught.value.result.run_id
+        with Journal(path) as j:  # as if interrupted in a container whose hostname is gone
+            set_lease(j, run_id, 7, "f3a9c2d1e0b4", "container")
+            j.db.execute("UPDATE runs SET status = 'running' WHERE id = ?", (run_id,))
+        connect = ["--journal", str(path), "--access-token", sb.access_token,
+                   "--account-id", client.account_id, "--api-url", sb.url]  # fmt: skip
+        assert main([*connect, "runs", "show", run_id]) == 0
+        assert f"runs unlock {run_id}" in capsys.readouterr().err
+        assert main([*connect, "runs", "resume", run_id, "--yes"]) == 1
+        err = capsys.readouterr().err
+        assert f"freshbooks-orm runs unlock {run_id}" in err and err.count("\n") == 1
+        assert main([*connect, "runs", "unlock", run_id, "--yes"]) == 0
+        capsys.readouterr()
+        assert main([*connect, "runs", "resume", run_id, "--yes", "--no-progress"]) == 0
+        with Journal(path) as j:
+            run = j.run(run_id)
+            assert run.status == "finished" and run.pending == 0 and run.lease is None
+        written = Counter(r.path for r in sb.requests if r.method == "PUT" and r.status == 200)
+        assert written and set(written.values()) == {1}  # each invoice written once
+        assert len(written) == run.count("done")
 
 
 def test_a_journal_error_is_one_line(capsys, tmp_path):

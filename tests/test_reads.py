@@ -66,6 +66,21 @@ def test_a_bad_value_in_a_page_is_reported_by_its_own_object_only() -> None:
         objs[1].create_date  # noqa: B018
 
 
+def test_a_column_with_a_bad_value_still_gives_each_object_its_own_value() -> None:
+    # the bad value is skipped, not shifted: the objects after it get their own row's value,
+    # and a value assigned before the page fill is kept
+    objs = Invoice._from_page(
+        [row(1), row(2, create_date="2024-02-30"), row(3), row(4, create_date="2024-06-09")], None
+    )
+    objs[2].create_date = dt.date(2020, 1, 1)
+    assert objs[0].create_date == dt.date(2024, 5, 1)
+    assert "create_date" not in objs[1].__dict__
+    assert objs[2].create_date == dt.date(2020, 1, 1)
+    assert objs[3].__dict__["create_date"] == dt.date(2024, 6, 9)
+    with pytest.raises(FieldValueError, match="2024-02-30"):
+        objs[1].create_date  # noqa: B018
+
+
 def test_an_assigned_value_is_not_overwritten_by_its_page() -> None:
     objs = Invoice._from_page([row(1), row(2)], None)
     objs[1].invoice_number = "MINE"

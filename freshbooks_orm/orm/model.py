@@ -25,8 +25,10 @@ from __future__ import annotations
 import copy
 import functools
 import sys
+from collections import deque
 from collections.abc import Callable, Iterable
 from decimal import Decimal
+from itertools import compress, repeat
 from operator import itemgetter
 from typing import Any, ClassVar, TypeVar, cast
 
@@ -138,14 +140,13 @@ class _Page:
             return False
         dicts = self.dicts
         values, complete = lazy.column(self._column(lazy))
-        if complete:
-            for d, value in zip(dicts, values, strict=True):
-                if name not in d:  # assigned, or read alone before: left as it is
-                    d[name] = value
-            return True
-        for d, value in zip(dicts, values, strict=True):
-            if value is not UNPARSED and name not in d:
-                d[name] = value
+        if len(values) != len(dicts):
+            raise ValueError(f"{lazy.name}: a column must have one value per object")
+        if not complete:  # a value that does not parse is left for its object's read to report
+            kept = [value is not UNPARSED for value in values]
+            dicts, values = list(compress(dicts, kept)), list(compress(values, kept))
+        # setdefault: a value assigned, or read alone before, is left as it is (in C, one pass)
+        deque(map(dict.setdefault, dicts, repeat(name), values), 0)
         return True
 
     def fill_nested(self, lazy: _LazyNested) -> bool:

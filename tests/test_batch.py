@@ -20,6 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from batch_helpers import interrupted_update
 
 from freshbooks_orm import Invoice, InvoiceLine, JournalError, Money, ReadOnlyFieldError
 from freshbooks_orm.batch import (
@@ -296,15 +297,9 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes_without_repeating(sb, journal)
     client = client_of(sb)
     targets = visible(sb)
 
-    def interrupt_after_ten(finished, total, outcome):
-        if finished == 10:
-            raise KeyboardInterrupt
-
-    with pytest.raises(BatchInterrupted) as caught:
-        Invoice.objects.using(client).update(
-            notes="resumed", workers=2, journal=journal, progress=interrupt_after_ten
-        )
-    partial = caught.value.result
+    partial = interrupted_update(
+        Invoice.objects.using(client), 10, notes="resumed", workers=2, journal=journal
+    )
     assert partial.pending > 0 and partial.done >= 10
     run = journal.run(partial.run_id)
     assert run.status == "interrupted" and "writing" not in run.counts
@@ -322,15 +317,9 @@ def test_a_run_left_held_on_another_host_resumes_once_its_lease_is_broken(sb, jo
     client = client_of(sb)
     targets = visible(sb)
 
-    def interrupt_after_five(finished, total, outcome):
-        if finished == 5:
-            raise KeyboardInterrupt
-
-    with pytest.raises(BatchInterrupted) as caught:
-        Invoice.objects.using(client).update(
-            notes="from a container", workers=1, journal=journal, progress=interrupt_after_five
-        )
-    run_id = caught.value.result.run_id
+    run_id = interrupted_update(
+        Invoice.objects.using(client), 5, notes="from a container", workers=1, journal=journal
+    ).run_id
     journal.db.execute(
         "UPDATE runs SET status = 'running', lease_pid = 7, lease_host = 'f3a9c2d1e0b4',"
         " lease_since = '2026-01-01T00:00:00+00:00', lease_token = 'container' WHERE id = ?",

@@ -11,6 +11,7 @@ import sys
 from collections import Counter
 
 import pytest
+from batch_helpers import interrupted_update
 
 from freshbooks_orm import cli as cli_module
 from freshbooks_orm.batch.journal import Journal, current_host
@@ -252,21 +253,14 @@ def test_runs_unlock_of_a_process_gone_from_this_host_and_of_unknown_runs(capsys
 
 def test_runs_resume_points_at_unlock_then_resumes_after_it(capsys, tmp_path):
     from freshbooks_orm import Invoice
-    from freshbooks_orm.batch import BatchInterrupted
 
     path = tmp_path / "journal.sqlite3"
     with Sandbox(invoices=30, seed=3) as sb:
         client = sb.client(retry=RetryPolicy(backoff=0.001))
 
-        def interrupt(finished, total, outcome):
-            if finished == 4:
-                raise KeyboardInterrupt
-
-        with pytest.raises(BatchInterrupted) as caught:
-            Invoice.objects.using(client).update(
-                notes="unlocked", workers=1, journal=path, progress=interrupt
-            )
-        run_id = caught.value.result.run_id
+        run_id = interrupted_update(
+            Invoice.objects.using(client), 4, notes="unlocked", workers=1, journal=path
+        ).run_id
         with Journal(path) as j:  # as if interrupted in a container whose hostname is gone
             set_lease(j, run_id, 7, "f3a9c2d1e0b4", "container")
             j.db.execute("UPDATE runs SET status = 'running' WHERE id = ?", (run_id,))

@@ -204,3 +204,57 @@ def test_a_delete_whose_read_back_failed_is_unsettled_and_undo_restores_it(sb, j
     reverted = undo(result.run_id, client=sb.client(retry=FAST), journal=journal, progress=False)
     assert reverted.ok and reverted.done == 3
     assert all(sb.invoices[i]["vis_state"] == 0 for i in ids)
+
+
+# --- a malformed nested list in the fresh GET right before a PUT ------------------------------
+
+
+def spoil_fresh_lines(client, invoice_id, value):
+    """The GETs of ``invoice_id`` that ask for its lines answer ``"lines": value``."""
+    real = client.request
+
+    def request(method, path, *args, **kwargs):
+        answer = real(method, path, *args, **kwargs)
+        if method == "GET" and object_id_of(path) == invoice_id and kwargs.get("params"):
+            answer = {**answer, "lines": value}
+        return answer
+
+    client.request = request
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ([1, 2], "expected a list of objects"),
+        (None, "null"),
+        ([{"name": "x", "qty": "lots"}], "qty"),
+    ],
+)
+def test_malformed_fresh_lines_fail_that_item_with_a_typed_error_and_the_rest_go_on(
+    sb, journal, value, says
+):
+    from freshbooks_orm import InvoiceLine, Money
+    from freshbooks_orm.errors import FieldValueError
+
+    client = sb.client(retry=FAST)
+    ids = visible(sb)[:3]
+    lines_before = {i: sb.invoices[i]["lines"] for i in ids}
+    spoil_fresh_lines(client, ids[1], value)
+    sb.requests.clear()
+    result = (
+        Invoice.objects.using(client)
+        .filter(id__in=ids)
+        .update(
+            lines=[InvoiceLine(name="Only line", qty=1, unit_cost=Money("1.00", "USD"))],
+            workers=1,
+            journal=journal,
+            progress=False,
+        )
+    )
+    assert (result.done, result.failed, result.uncertain) == (2, 1, 0)
+    error = result.errors[ids[1]]
+    assert isinstance(error, FieldValueError) and error.field in ("lines", "qty")
+    assert says in str(error)
+    assert puts(sb)[ids[1]] == 0 and sb.invoices[ids[1]]["lines"] == lines_before[ids[1]]
+    assert items(journal, result.run_id)[ids[1]].state == "failed"
+    assert journal.run(result.run_id).status == "finished"

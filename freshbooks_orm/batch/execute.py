@@ -26,6 +26,7 @@ from .journal import ItemRecord, Journal, RunRecord
 from .results import BatchInterrupted, BatchResult, ItemOutcome, PlannedChange, _describe, _one_line
 from .wire import (
     _changed_since,
+    _check_nested,
     _existing_ids_only,
     _image,
     _matches,
@@ -88,10 +89,15 @@ class _Writer:
         return self.spec.detail_path(self.client.account_id, object_id)
 
     def get(self, object_id: int, includes: Iterable[str] = ()) -> dict[str, Any]:
+        """The object's wire state, its nested lists (those ``includes`` asks for) checked:
+        ``FieldValueError`` when one is null or not a list of objects."""
+        includes = tuple(includes)
         params = [("include[]", name) for name in includes] or None
-        return self.client.request(
+        wire: dict[str, Any] = self.client.request(
             "GET", self._path(object_id), params=params, expect=self.spec.required_result
         )
+        _check_nested(self.model, wire, includes)
+        return wire
 
     def write(self, item: ItemRecord) -> ItemOutcome:
         """Write one item; a ``JournalError`` propagates (the run must stop)."""

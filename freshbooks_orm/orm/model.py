@@ -283,14 +283,18 @@ class _LazyNested(_Lazy):
         raw = d["_raw"]
         saved = obj.pk is not None and obj._meta.resource is not None
         parse = self.parse
-        if raw.get(self.wire) is None:
-            # A saved object's list is never assumed empty (missing, or sent as null): saving an
-            # edit of a wrong baseline would delete the items the server has.  One GET (with
-            # the include, if needed); still null: FieldValueError, never "no items".
+        missing = self.wire not in raw
+        if missing or (raw[self.wire] is None and saved and self.include is not None):
+            # A saved object's list is never assumed empty (missing, or a list that needs an
+            # include[] sent as null): saving an edit of a wrong baseline would delete the
+            # items the server has.  One GET (with the include, if needed); a null again is a
+            # FieldValueError, never "no items".  (A list sent with every object, such as a
+            # customer's contacts, is complete as sent: null there means none.)
             if saved:
                 raw[self.wire] = obj._fetch_nested(self.include, self.wire)
-                parse = self.parse_saved
-            elif self.wire not in raw:
+                if self.include is not None:
+                    parse = self.parse_saved
+            else:
                 raw[self.wire] = []
         items = cast(NestedList, parse_field(obj, self.name, parse, raw[self.wire]))
         d[self.name] = items

@@ -64,9 +64,7 @@ class _UtcDateTime(ValueType[dt.datetime]):
 
 class _IdOrNone(IntType):
     """The id of a related object, where FreshBooks writes 0 for "none" (not null): read as
-    sent; None is sent as 0."""
-
-    name = "int (0 = none)"
+    sent; None is sent as 0.  Its ``name`` stays "int": it filters and orders as one."""
 
     def to_wire(self, value: int | None) -> Any:
         return 0 if value is None else value

@@ -38,7 +38,9 @@ from .wire import (
     _field_name,
     _image,
     _matches,
+    _nested_by_wire,
     _resource_name,
+    _same,
     _updated_of,
     _wanted_includes,
     _wire_value,
@@ -284,9 +286,21 @@ def _plan_object(obj: Model, edit: Edit | None, action: str, read_only: Any) -> 
         edit(obj)
         names = obj.dirty_fields
         if names:
-            entry.payload = obj.to_payload(names)
-            entry.before = _image(type(obj), raw, entry.payload)
-            entry.state = "planned"
+            payload = obj.to_payload(names)
+            # a value the write would find already there (None and "" alike, as the fresh
+            # check right before each PUT compares them) is no change: the dry run and the
+            # real run must agree
+            payload = {
+                k: v
+                for k, v in payload.items()
+                if k not in raw
+                or _nested_by_wire(type(obj), k) is not None
+                or not _same(type(obj), k, raw[k], v)
+            }
+            if payload:
+                entry.payload = payload
+                entry.before = _image(type(obj), raw, entry.payload)
+                entry.state = "planned"
     except Exception as exc:
         entry.state, entry.error = "failed", exc
     return entry

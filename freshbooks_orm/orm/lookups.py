@@ -379,6 +379,11 @@ def _match_cond(cond: Cond, obj: Any, lenient: bool) -> bool:
     return _compare(cond, value, lenient)
 
 
+def compare(cond: Cond, value: Any, *, lenient: bool = False) -> bool:
+    """Whether a field value (not a row) satisfies ``cond``: ``matches`` on one value."""
+    return _compare(cond, value, lenient)
+
+
 def _compare(cond: Cond, value: Any, lenient: bool) -> bool:
     lookup, target = cond.lookup, cond.value
     if cond.transform is not None and value is not None:

@@ -50,6 +50,7 @@ from .lookups import (
     Wire,
     and_of,
     coerce_value,
+    compare,
     conjuncts,
     field_kind,
     lookups_for,
@@ -413,6 +414,8 @@ class Plan:
     reverse_server: bool  # reverse() with no ordering: the server's order, reversed locally
     empty: bool
     added_includes: tuple[str, ...]
+    #: why evaluating this plan is refused (before any request), or None
+    refused: str | None = None
 
     @property
     def exact(self) -> bool:
@@ -497,6 +500,17 @@ def plan(
         if not found.exact:
             residual.append(term)
     merged, empty, demoted = _merge(pushes)
+    refused = None
+    state = _state_filter(model, spec, table, merged, where)
+    if isinstance(state, str):
+        refused = state
+    elif state is not None:
+        merged[state.filter.name] = (state.value, [state])
+    state_meaning = table.get("vis_state")
+    if "vis_state" in merged and state_meaning is not None and not empty:
+        # the list holds exactly the rows of that state: what it implies needs no local check
+        field, value = state_meaning.path.field, merged["vis_state"][0]
+        residual = [t for t in residual if _truth(t, field, value) is not True]
     for push in demoted:
         if push.term not in residual:
             if isinstance(push.term, Wire) and push.term.meaning is None:
@@ -551,7 +565,89 @@ def plan(
         query = attrs.evolve(query, sort=sort)
     reverse_server = reverse and not order
     return Plan(model, spec, query, server, residual_node, where, order, local_order,
-                reverse_server, empty, tuple(added))  # fmt: skip
+                reverse_server, empty, tuple(added), refused)  # fmt: skip
+
+
+# --- deleted rows ---------------------------------------------------------------------------------
+# FreshBooks lists leave deleted rows (vis_state 1) out unless ``search[vis_state]=1`` is sent,
+# and then lists only those [doc].  A condition on the state that a deleted row can satisfy is
+# therefore answered from the default list only when it also holds for no other row: the plan
+# sends ``search[vis_state]=1``.  One that matches deleted and other rows cannot be read from one
+# list; evaluating it is refused, naming the two queries that read each part.
+
+_DELETED, _NOT_DELETED = 1, (0, 2, None)
+
+
+def _state_filter(
+    model: type[Model],
+    spec: ResourceSpec,
+    table: Mapping[str, Meaning | None],
+    merged: Mapping[str, Any],
+    where: Node,
+) -> _Push | str | None:
+    """The state filter a condition on deleted rows needs, a refusal, or None (nothing to do)."""
+    meaning = table.get("vis_state")
+    if meaning is None or not meaning.simple or meaning.path.lookup != "exact":
+        return None
+    if "vis_state" in merged or meaning.path.transform is not None:
+        return None  # the filter is sent: the list holds exactly the rows of that state
+    field = meaning.path.field
+    if not _mentions(where, field):
+        return None  # no condition on the state: the default list is the answer's universe
+    coerce = _fields(model)[field].type.coerce
+    deleted = coerce(_DELETED)
+    if _truth(where, field, deleted) is False:
+        return None  # no deleted row can match: the default list holds every match
+    others = [None if v is None else coerce(v) for v in _NOT_DELETED]
+    if all(_truth(where, field, v) is False for v in others):
+        term = Cond(key=f"{field}={int(deleted)}", field=field, wire=meaning.path.wire,
+                    kind=meaning.path.kind, lookup="exact", value=deleted)  # fmt: skip
+        return _Push(spec.filters["vis_state"], "equal", deleted, term)
+    return (
+        f"{where.describe()} can match deleted {spec.list_key} ({field}={int(deleted)}) as well as "
+        f"others, but FreshBooks lists deleted {spec.list_key} only when asked for "
+        f"search[vis_state]={int(deleted)} alone, so no single list holds both. Read the two "
+        f"parts separately: add .filter({field}={int(deleted)}) for the deleted ones and "
+        f".exclude({field}={int(deleted)}) for the others"
+    )
+
+
+def _mentions(node: Node, field: str) -> bool:
+    if isinstance(node, Cond):
+        return node.field == field and node.item_field is None
+    if isinstance(node, (And, Or)):
+        return any(_mentions(c, field) for c in node.children)
+    if isinstance(node, Not):
+        return _mentions(node.child, field)
+    if isinstance(node, Wire) and node.meaning is not None:
+        return _mentions(node.meaning, field)
+    return False
+
+
+def _truth(node: Node, field: str, value: Any) -> bool | None:
+    """Whether ``node`` holds for a row whose ``field`` is ``value``: None when it depends on
+    other fields (three-valued logic)."""
+    if isinstance(node, Cond):
+        if node.field != field or node.item_field is not None:
+            return None
+        try:
+            return compare(node, value)
+        except (TypeError, ValueError):  # pragma: no cover - coerced values compare
+            return None
+    if isinstance(node, Nothing):
+        return False
+    if isinstance(node, Not):
+        inner = _truth(node.child, field, value)
+        return None if inner is None else not inner
+    if isinstance(node, (And, Or)):
+        results = [_truth(c, field, value) for c in node.children]
+        decisive = isinstance(node, Or)  # True decides an OR, False an AND
+        if decisive in results:
+            return decisive
+        return None if None in results else not decisive
+    if isinstance(node, Wire) and node.meaning is not None:
+        return _truth(node.meaning, field, value)
+    return None
 
 
 def _check_of(meaning: Meaning | None, value: Any) -> Node | None:

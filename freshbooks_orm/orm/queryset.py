@@ -343,6 +343,8 @@ class QuerySet(Generic[M]):
         """
         the_plan = self._get_plan()
         spec = the_plan.spec
+        if the_plan.refused is not None:
+            raise InvalidFilterValue(the_plan.refused)
         if the_plan.unverifiable and not self._unverified_ok:
             names = ", ".join(s.parameter() for s in the_plan.unverifiable)
             raise UnverifiableFilterError(
@@ -1037,6 +1039,9 @@ class Explanation:
         if the_plan.empty:
             requests = "none: the query matches nothing"
             urls: tuple[str, ...] = ()
+        elif the_plan.refused is not None:
+            requests = "none: evaluating it raises InvalidFilterValue: " + the_plan.refused
+            urls = ()
         elif the_plan.exact:
             requests = (
                 f"iteration: one request per {spec.max_per_page} rows; count(), exists(), "

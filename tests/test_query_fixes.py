@@ -118,3 +118,88 @@ def _matches_loose(qs, row):
 )
 def test_a_condition_no_deleted_row_meets_reads_the_default_list(objects, by_state, build, states):
     assert ids(build(objects)) == set().union(*(by_state[s] for s in states))
+
+
+# --- 2. index and slice windows when a server filter may be ignored ------------------------------
+
+
+@pytest.fixture(scope="module")
+def big():
+    with Sandbox(invoices=300, seed=1) as sandbox:
+        with sandbox.client() as c:
+            yield sandbox, c
+
+
+def _window(request):
+    query = dict(request.query)
+    return int(query["page"]), int(query["per_page"])
+
+
+@pytest.fixture
+def paid(big):
+    sb, client = big
+    sb.ignore_filters = set()
+    everything = list(Invoice.objects.using(client).all())
+    expected = [o.id for o in everything if o.v3_status == "paid"]
+    assert len(expected) > 120
+    sb.requests.clear()
+    return Invoice.objects.using(client).filter(v3_status="paid"), expected
+
+
+@pytest.mark.parametrize(
+    ("key", "windows"),
+    [
+        (0, [(1, 1)]),
+        (7, [(1, 8)]),
+        (99, [(1, 100)]),
+        (slice(30, 45), [(1, 45)]),
+        (slice(0, 100), [(1, 100)]),
+        (100, [(2, 100)]),
+        (slice(105, 110), [(2, 100)]),
+        (slice(99, 101), [(1, 100), (2, 100)]),
+    ],
+    ids=str,
+)
+def test_a_filtered_window_reads_the_rows_that_place_it(big, paid, key, windows):
+    sb, _client = big
+    qs, expected = paid
+    got = qs[key]
+    if isinstance(key, int):
+        assert got.id == expected[key]
+    else:
+        assert [o.id for o in got] == expected[key]
+    assert [_window(r) for r in sb.requests] == windows
+
+
+def test_an_unfiltered_window_keeps_the_smallest_page(big):
+    sb, client = big
+    sb.requests.clear()
+    qs = Invoice.objects.using(client).all()
+    list(qs[30:45])
+    qs[117]
+    assert [_window(r) for r in sb.requests] == [(3, 15), (118, 1)]
+    assert qs[30:45].url.endswith("page=3&per_page=15")
+
+
+def test_a_window_is_never_placed_by_a_filter_the_server_ignored(big):
+    """status=PAID sent as search[statusid], which the live API may ignore: every index and short
+    slice is either the right row or FilterNotAppliedError, never a silently wrong row."""
+    from freshbooks_orm import FilterNotAppliedError, InvoiceStatus
+
+    sb, client = big
+    everything = list(Invoice.objects.using(client).all())
+    truth = [o.id for o in everything if o.status == InvoiceStatus.PAID]
+    sb.ignore_filters = {"statusid"}
+    try:
+        qs = Invoice.objects.using(client).filter(status=InvoiceStatus.PAID)
+        refused = 0
+        for key in [*range(0, 30), slice(10, 12), slice(20, 22), slice(150, 152)]:
+            try:
+                got = qs[key].id if isinstance(key, int) else [o.id for o in qs[key]]
+            except FilterNotAppliedError:
+                refused += 1
+                continue
+            assert got == truth[key]
+        assert refused  # the prefix holds rows of another status: the ignored filter shows
+    finally:
+        sb.ignore_filters = set()

@@ -13,8 +13,9 @@ plan is *exact* (no residual, server-side or no ordering):
 =========================  ==================================================================
 ``count()``                one request (a full page, whose rows are verified; then ``total``)
 ``exists()``, ``first()``  one request
-``qs[i]``                  one request (``per_page=1``, ``page=i+1``)
-``qs[a:b]``                one request when some page size <= 100 holds rows a..b-1
+``qs[i]``, ``qs[a:b]``     with server filters: one request (rows ``0..b-1``) when ``b <= 100``,
+                           else the aligned pages of 100 holding the rows; without: one
+                           request when some page size <= 100 holds rows a..b-1
 iteration, ``len``         ``ceil(N / 100)`` requests at ``per_page=100``
 ``get(pk)``                one GET of the single resource
 ``iterator()``             streams page by page and keeps nothing
@@ -312,13 +313,27 @@ class QuerySet(Generic[M]):
         return self._client or default_client()
 
     def _first_window(self) -> tuple[int, int]:
-        max_per_page = self.model._meta.resource.max_per_page  # type: ignore[union-attr]
-        if self._high is not None and self._get_plan().exact:
-            window = page_window(self._low, self._high, max_per_page)
-            if window is not None:
-                return window
-        if not self._get_plan().exact:
+        """``(page, per_page)`` of the first request.
+
+        With server filters, a window's rows are trusted only when the rows that place them are
+        verified too: a server that ignored a filter would number its rows differently.  So a
+        window ending at most one page in reads rows ``[0, end)`` in one request (every row of
+        the prefix matches, so the window is right whatever the server did with the filter),
+        and one further in reads the whole aligned pages of ``max_per_page`` holding it (each
+        verified whole, as ``count()`` trusts a verified full page).  Without server filters the
+        server's paging is exact: the smallest page holding the window.
+        """
+        the_plan = self._get_plan()
+        max_per_page = the_plan.spec.max_per_page
+        if not the_plan.exact:
             return 1, max_per_page
+        if self._high is not None:
+            if not the_plan.server:
+                window = page_window(self._low, self._high, max_per_page)
+                if window is not None:
+                    return window
+            elif self._high <= max_per_page:
+                return 1, self._high
         return self._low // max_per_page + 1, max_per_page
 
     @property
@@ -1045,7 +1060,14 @@ class Explanation:
         elif the_plan.exact:
             requests = (
                 f"iteration: one request per {spec.max_per_page} rows; count(), exists(), "
-                f"first(), qs[i] and a slice within one page: 1 request"
+                f"first(): 1 request; qs[i] and qs[a:b]: "
+                + (
+                    f"1 request for rows 0..b-1 when b <= {spec.max_per_page} (the rows before "
+                    f"the window are verified too), else the pages of {spec.max_per_page} "
+                    "holding it"
+                    if the_plan.server
+                    else "1 request when one page holds the window"
+                )
             )
             urls = (url,)
         else:

@@ -203,3 +203,75 @@ def test_a_window_is_never_placed_by_a_filter_the_server_ignored(big):
         assert refused  # the prefix holds rows of another status: the ignored filter shows
     finally:
         sb.ignore_filters = set()
+
+
+# --- 3. a server filter whose field no row carries ------------------------------------------------
+
+
+@pytest.fixture
+def no_projectid():
+    """Invoices as the seed doc shows them: no ``projectid`` key; a server ignoring the filter."""
+    import copy
+
+    with Sandbox(invoices=130, seed=4) as source:
+        rows = [copy.deepcopy(r) for _, r in sorted(source.invoices.items()) if r["vis_state"] != 1]
+    for row in rows:
+        row.pop("projectid", None)
+    with Sandbox(invoices=0, ignore_filters={"projectid"}) as sb:
+        sb.store.load_objects("invoices", rows)
+        with sb.client() as client:
+            yield sb, client, rows
+
+
+@pytest.mark.parametrize(
+    "evaluate",
+    [list, lambda q: q.count(), lambda q: q.first(), lambda q: q[3], lambda q: q.exists(),
+     lambda q: list(q.iterator())],
+    ids=["list", "count", "first", "index", "exists", "iterator"],
+)  # fmt: skip
+def test_a_filter_no_row_of_the_page_carries_is_unverifiable(no_projectid, evaluate):
+    from freshbooks_orm.errors import UnverifiableFilterError
+
+    sb, client, _rows = no_projectid
+    qs = Invoice.objects.using(client).filter(projectid=701)
+    with pytest.raises(UnverifiableFilterError) as info:
+        evaluate(qs)
+    assert "projectid" in str(info.value) and "allow_unverified()" in str(info.value)
+    assert len(sb.requests) == 1  # one page read, nothing from it used
+
+
+def test_allow_unverified_trusts_a_filter_no_row_carries(no_projectid):
+    _sb, client, rows = no_projectid
+    qs = Invoice.objects.using(client).filter(projectid=701).allow_unverified()
+    assert len(qs) == len(rows)  # what the server answered, trusted as asked
+
+
+def test_explain_says_a_filter_is_verified_only_on_rows_that_carry_it(no_projectid):
+    _sb, client, _rows = no_projectid
+    (server,) = Invoice.objects.using(client).filter(projectid=701).explain().server
+    assert server[2].startswith("verified on every row that carries 'projectid'")
+    assert "UnverifiableFilterError" in server[2]
+
+
+def test_a_page_where_some_rows_carry_the_field_is_checked_on_those(no_projectid):
+    """The leniency stays: rows missing the field are not held against the filter when another
+    row of the page carries it (and matches)."""
+    from freshbooks_orm import FilterNotAppliedError
+
+    sb, client, rows = no_projectid
+    listed = [o.id for o in Invoice.objects.using(client).all()]
+    by_id = {r["id"]: r for r in rows}
+    row = by_id[listed[0]]
+    # one row of each page carries 701, the others nothing: trusted as before
+    sb.store.load_objects("invoices", [dict(by_id[i], projectid=701) for i in listed[::100]])
+    qs = Invoice.objects.using(client).filter(projectid=701)
+    assert len(qs) == len(rows)
+    sb.store.load_objects("invoices", [dict(row, projectid=5)])
+    with pytest.raises(FilterNotAppliedError):
+        list(Invoice.objects.using(client).filter(projectid=701))
+
+
+def test_an_empty_page_is_not_unverifiable(no_projectid):
+    sb, client, _rows = no_projectid
+    sb.ignore_filters = set()
+    assert list(Invoice.objects.using(client).filter(projectid=701)) == []

@@ -445,6 +445,22 @@ class Plan:
                 return server
         return None
 
+    def unchecked(self, objs: Sequence[Any]) -> ServerFilter | None:
+        """A server filter that no row of a page (``objs``, not empty) can be checked on.
+
+        A filter is verified on the rows that carry its field; when no row of a page does
+        (invoices carry no ``projectid``), nothing on the page tells whether the server applied
+        it, and a server that ignored it would have answered with every row.
+        """
+        if not objs:
+            return None
+        raws = [obj._meta.wire_data(obj) for obj in objs]
+        for server in self.server:
+            check = server.check
+            if check is not None and not any(_carried(check, raw) for raw in raws):
+                return server
+        return None
+
 
 def _carried(node: Node, raw: Mapping[str, Any]) -> bool:
     """Whether a row carries a value ``node`` can be checked on (a null proves nothing)."""

@@ -374,7 +374,7 @@ class QuerySet(Generic[M]):
             expect=spec.counted_page if need_total else spec.page,
         )
         objs = self._hydrate(rows, client, related=False)
-        _verify(the_plan, objs)
+        _verify(the_plan, objs, self._unverified_ok)
         self._prefetch(objs, client)
         return objs, total, pages
 
@@ -924,8 +924,21 @@ class QuerySet(Generic[M]):
 # --- verification ---------------------------------------------------------------------------------
 
 
-def _verify(the_plan: Plan, objs: list[Any]) -> None:
-    """Raise ``FilterNotAppliedError`` if a row contradicts a server filter it carries."""
+def _verify(the_plan: Plan, objs: list[Any], unverified_ok: bool = False) -> None:
+    """Raise ``FilterNotAppliedError`` if a row contradicts a server filter it carries, and
+    ``UnverifiableFilterError`` if no row of the page carries a value a server filter can be
+    checked on (unless ``allow_unverified()``)."""
+    unchecked = None if unverified_ok else the_plan.unchecked(objs)
+    if unchecked is not None:
+        spec = the_plan.spec
+        wire = None if unchecked.check is None else carried_key(unchecked.check)
+        raise UnverifiableFilterError(
+            f"{unchecked.parameter()}: none of the {len(objs)} {spec.list_key} this page "
+            f"returned carries a value for {wire!r}, so nothing tells whether the server "
+            f"applied the filter; a server that ignored it would answer with every "
+            f"{spec.single_key}.  Nothing from this answer was used; filter on a field the rows "
+            "carry, or call .allow_unverified() to trust the server"
+        )
     for obj in objs:
         server = the_plan.contradiction(obj)
         if server is not None:
@@ -1037,7 +1050,10 @@ class Explanation:
                 )
             else:
                 wire = carried_key(s.check)
-                how = f"verified on every row (rows carry {wire!r})"
+                how = (
+                    f"verified on every row that carries {wire!r} (a page where none does "
+                    "raises UnverifiableFilterError unless allow_unverified())"
+                )
                 if wire in the_plan.added_includes:
                     how += f"; include[]={wire} added to check it"
             server.append((s.parameter(), meaning, how))

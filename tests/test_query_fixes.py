@@ -275,3 +275,129 @@ def test_an_empty_page_is_not_unverifiable(no_projectid):
     sb, client, _rows = no_projectid
     sb.ignore_filters = set()
     assert list(Invoice.objects.using(client).filter(projectid=701)) == []
+
+
+# --- 4. empty Q ---------------------------------------------------------------------------------
+
+
+def _no_customers():
+    import functools
+    import operator
+
+    return functools.reduce(operator.or_, (Q(customerid=c) for c in []), Q())
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda o: o.exclude(Q()),
+        lambda o: o.filter(~Q()),
+        lambda o: o.filter(~Q(Q())),
+        lambda o: o.filter(Q(~Q(), Q())),
+        lambda o: o.exclude(_no_customers()),
+        lambda o: o.filter(~_no_customers()),
+        lambda o: o.exclude(id__in=[]),
+        lambda o: o.filter(~Q(id__in=[])),
+    ],
+    ids=["exclude-Q", "filter-not-Q", "not-Q-of-Q", "nested", "exclude-empty-or",
+         "filter-not-empty-or", "exclude-in-empty", "not-in-empty"],
+)  # fmt: skip
+def test_an_empty_q_is_no_condition_even_negated(objects, sb, build):
+    qs = build(objects)
+    assert qs.conditions == "everything"
+    assert ids(qs) == ids(objects.all())
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda o: o.none(),
+        lambda o: o.filter(id__in=[]),
+        lambda o: o.filter(Q(id__in=[]) | Q(id__in=[])),
+        lambda o: o.exclude(~Q(id__in=[])),
+        lambda o: o.filter(Q(Q(), id__in=[])),
+    ],
+    ids=["none", "in-empty", "or-of-empty-ins", "exclude-not-in-empty", "empty-child-dropped"],
+)
+def test_nothing_stays_nothing_without_a_request(objects, sb, build):
+    qs = build(objects)
+    assert list(qs) == [] and qs.count() == 0
+    assert sb.requests == []
+
+
+def test_an_empty_q_next_to_a_condition_is_dropped(objects):
+    paid = ids(objects.filter(v3_status="paid"))
+    assert ids(objects.filter(Q(v3_status="paid") | ~Q())) == paid
+    assert ids(objects.filter(Q(Q(), v3_status="paid"))) == paid
+    assert ids(objects.exclude(Q(~Q(), v3_status="paid"))) == ids(objects.all()) - paid
+
+
+# --- 5. __in compares text exactly ----------------------------------------------------------------
+
+
+def test_in_on_text_is_case_sensitive_like_exact(objects):
+    po = next(o.po_number for o in objects.all() if o.po_number and o.po_number.lower() != o.po_number)
+    low = po.lower()
+    assert ids(objects.filter(po_number__in=[low])) == set() == ids(objects.filter(po_number=low))
+    assert po in {o.po_number for o in objects.exclude(po_number__in=[low])}
+    assert {o.po_number for o in objects.filter(po_number__in=[po, "x"])} == {po}
+    # the case-insensitive lookups still fold; isnull is untouched
+    assert po in {o.po_number for o in objects.filter(po_number__iexact=low)}
+    assert po in {o.po_number for o in objects.filter(po_number__istartswith=low[:3])}
+    assert all(o.po_number is None for o in objects.filter(po_number__isnull=True))
+
+
+def test_in_on_a_list_item_field_is_case_sensitive(objects):
+    withlines = objects.include("lines")
+    name = next(line.name for inv in withlines for line in inv.lines if line.name)
+    assert ids(withlines.filter(lines__name__in=[name.upper()])) == (
+        ids(withlines.filter(lines__name=name.upper()))
+    )
+    assert ids(withlines.filter(lines__name__in=[name])) == ids(withlines.filter(lines__name=name))
+    assert ids(withlines.filter(lines__name__in=[name]))
+
+
+# --- 8. __year beyond the years dates have ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "lookups",
+    [
+        {"create_date__year__gt": 9999},
+        {"create_date__year__gte": 10000},
+        {"create_date__year": 0},
+        {"create_date__year": 10**6},
+        {"create_date__year__lt": 1},
+        {"create_date__year__lte": 0},
+        {"create_date__year__range": (10000, 20000)},
+        {"create_date__year__range": (2025, 2024)},
+        {"create_date__year__in": [0, 10000]},
+        {"updated__year__gt": 9999},
+    ],
+    ids=str,
+)
+def test_a_year_no_date_has_matches_nothing_without_a_request(objects, sb, lookups):
+    qs = objects.filter(**lookups)
+    assert list(qs) == [] and qs.count() == 0
+    assert sb.requests == []
+    assert ids(objects.exclude(**lookups)) == ids(objects.all())
+
+
+@pytest.mark.parametrize(
+    ("lookups", "keep"),
+    [
+        ({"create_date__year__gte": 0}, lambda d: True),
+        ({"create_date__year__lte": 10000}, lambda d: True),
+        ({"create_date__year__lt": 10000}, lambda d: True),
+        ({"create_date__year__gt": 0}, lambda d: True),
+        ({"create_date__year__range": (0, 2023)}, lambda d: d.year <= 2023),
+        ({"create_date__year__range": (2024, 10**5)}, lambda d: d.year >= 2024),
+        ({"create_date__year__in": [0, 2024]}, lambda d: d.year == 2024),
+        ({"create_date__year__gte": 2024}, lambda d: d.year >= 2024),
+    ],
+    ids=str,
+)
+def test_a_year_bound_beyond_the_calendar_is_no_bound(objects, lookups, keep):
+    expected = {o.id for o in objects.all() if o.create_date is not None and keep(o.create_date)}
+    assert expected
+    assert ids(objects.filter(**lookups)) == expected

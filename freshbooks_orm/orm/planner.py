@@ -138,6 +138,10 @@ def _cond(path: Path, value: Any, key: str) -> Node:
     elif path.transform == "date":
         kind = "date"
     coerced = coerce_value(kind, path.type, path.lookup, value, key)
+    if path.transform == "year":
+        coerced = _years(path.lookup, coerced)
+        if coerced is None:
+            return Nothing()  # no date has such a year (dates run from year 1 to 9999)
     if path.lookup == "in" and not coerced:
         return Nothing()
     return Cond(
@@ -150,6 +154,29 @@ def _cond(path: Path, value: Any, key: str) -> Node:
         transform=path.transform,
         item_field=path.item_field,
     )
+
+
+def _years(lookup: str, value: Any) -> Any:
+    """A ``__year`` value with what no date can have left out; None when nothing can match.
+
+    Python dates (and FreshBooks') run from year 1 to 9999: ``year__gt=9999`` or ``year=0``
+    match no row, ``year__gte=0`` every dated row.
+    """
+    lo, hi = dt.MINYEAR, dt.MAXYEAR
+    if lookup == "in":
+        return tuple(y for y in value if lo <= y <= hi)
+    if lookup == "range":
+        first, last = value
+        return None if first > last or last < lo or first > hi else value
+    if lookup == "exact":
+        return value if lo <= value <= hi else None
+    impossible = {
+        "gt": value >= hi,
+        "gte": value > hi,
+        "lt": value <= lo,
+        "lte": value < lo,
+    }
+    return None if impossible.get(lookup, False) else value
 
 
 # --- what each server filter means --------------------------------------------------------------
@@ -294,14 +321,28 @@ def _date_granular(path: Path, flt: Filter) -> Path:
 
 
 def resolve(model: type[Model], spec: ResourceSpec, q: Q) -> Node:
-    """Turn a ``Q`` into a condition tree; unknown names raise ``UnknownFilterError`` now."""
+    """Turn a ``Q`` into a condition tree; unknown names raise ``UnknownFilterError`` now.
+
+    As in Django, an empty ``Q`` adds no condition at any level: empty children are dropped, and
+    a ``Q`` left with none is "no condition" (everything) whether negated or not, so
+    ``exclude(Q())`` and ``filter(~Q())`` keep every row.
+    """
+    node = _resolve_q(model, spec, q)
+    return And(()) if node is None else node
+
+
+def _resolve_q(model: type[Model], spec: ResourceSpec, q: Q) -> Node | None:
     nodes: list[Node] = []
     for child in q.children:
         if isinstance(child, Q):
-            nodes.append(resolve(model, spec, child))
+            node = _resolve_q(model, spec, child)
+            if node is not None:
+                nodes.append(node)
         else:
             key, value = child
             nodes.append(_resolve_key(model, spec, key, value))
+    if not nodes:
+        return None  # an empty Q: no condition, negated or not
     if q.connector == Q.OR:
         node: Node = _or_of(nodes)
     else:
@@ -928,18 +969,25 @@ def _bounds(cond: Cond) -> tuple[Any, bool, Any, bool, Any, bool, str] | None:
     if cond.transform == "year":
         if lookup == "in":
             return None
-        years = value if lookup == "range" else (value, value)
-        first, last = dt.date(years[0], 1, 1), dt.date(years[1], 12, 31)
-        table = {
-            "exact": (first, True, last, True),
-            "range": (first, True, last, True),
-            "gte": (first, True, None, False),
-            "gt": (dt.date(value + 1, 1, 1) if lookup == "gt" else first, True, None, False),
-            "lt": (None, False, dt.date(value, 1, 1) if lookup == "lt" else last, False),
-            "lte": (None, False, last, True),
-        }
-        lo, lo_closed, hi, hi_closed = table[lookup]
-        return lo, lo_closed, hi, hi_closed, dt.timedelta(days=1), True, "date"
+        # the years of the condition, as [low, high] (None: unbounded); a bound beyond the
+        # years dates have is no bound (_years already turned an impossible one into Nothing)
+        low: int | None
+        high: int | None
+        if lookup in ("exact", "range"):
+            low, high = value if lookup == "range" else (value, value)
+        elif lookup in ("gt", "gte"):
+            low, high = value + (lookup == "gt"), None
+        else:
+            low, high = None, value - (lookup == "lt")
+        if low is not None and low <= dt.MINYEAR:
+            low = None
+        if high is not None and high >= dt.MAXYEAR:
+            high = None
+        if low is None and high is None:
+            return None  # every dated row: nothing to send (the residual keeps the condition)
+        lo = None if low is None else dt.date(low, 1, 1)
+        hi = None if high is None else dt.date(high, 12, 31)
+        return lo, lo is not None, hi, hi is not None, dt.timedelta(days=1), True, "date"
     if cond.transform in ("month", "day"):
         return None
     if cond.transform == "date":

@@ -125,9 +125,8 @@ def test_a_condition_no_deleted_row_meets_reads_the_default_list(objects, by_sta
 
 @pytest.fixture(scope="module")
 def big():
-    with Sandbox(invoices=300, seed=1) as sandbox:
-        with sandbox.client() as c:
-            yield sandbox, c
+    with Sandbox(invoices=300, seed=1) as sandbox, sandbox.client() as c:
+        yield sandbox, c
 
 
 def _window(request):
@@ -336,7 +335,8 @@ def test_an_empty_q_next_to_a_condition_is_dropped(objects):
 
 
 def test_in_on_text_is_case_sensitive_like_exact(objects):
-    po = next(o.po_number for o in objects.all() if o.po_number and o.po_number.lower() != o.po_number)
+    pos = [o.po_number for o in objects.all() if o.po_number]
+    po = next(p for p in pos if p.lower() != p)
     low = po.lower()
     assert ids(objects.filter(po_number__in=[low])) == set() == ids(objects.filter(po_number=low))
     assert po in {o.po_number for o in objects.exclude(po_number__in=[low])}
@@ -357,7 +357,7 @@ def test_in_on_a_list_item_field_is_case_sensitive(objects):
     assert ids(withlines.filter(lines__name__in=[name]))
 
 
-# --- 8. __year beyond the years dates have ----------------------------------------------------------
+# --- 8. __year beyond the years dates have ------------------------------------------------------
 
 
 @pytest.mark.parametrize(

@@ -335,9 +335,9 @@ def _resolve_q(model: type[Model], spec: ResourceSpec, q: Q) -> Node | None:
     nodes: list[Node] = []
     for child in q.children:
         if isinstance(child, Q):
-            node = _resolve_q(model, spec, child)
-            if node is not None:
-                nodes.append(node)
+            inner = _resolve_q(model, spec, child)
+            if inner is not None:
+                nodes.append(inner)
         else:
             key, value = child
             nodes.append(_resolve_key(model, spec, key, value))
@@ -346,7 +346,7 @@ def _resolve_q(model: type[Model], spec: ResourceSpec, q: Q) -> Node | None:
     if q.connector == Q.OR:
         node: Node = _or_of(nodes)
     else:
-        node = and_of(nodes) if nodes else And(())
+        node = and_of(nodes)
     return _negate(node) if q.negated else node
 
 

@@ -229,13 +229,14 @@ def no_projectid():
     ids=["list", "count", "first", "index", "exists", "iterator"],
 )  # fmt: skip
 def test_a_filter_no_row_of_the_page_carries_is_unverifiable(no_projectid, evaluate):
-    from freshbooks_orm.errors import UnverifiableFilterError
+    from freshbooks_orm import FilterNotAppliedError
 
     sb, client, _rows = no_projectid
     qs = Invoice.objects.using(client).filter(projectid=701)
-    with pytest.raises(UnverifiableFilterError) as info:
+    with pytest.raises(FilterNotAppliedError) as info:
         evaluate(qs)
-    assert "projectid" in str(info.value) and "allow_unverified()" in str(info.value)
+    assert "'projectid'" in str(info.value) and "allow_unverified()" in str(info.value)
+    assert (info.value.filter, info.value.parameter) == ("projectid", "search[projectid]=701")
     assert len(sb.requests) == 1  # one page read, nothing from it used
 
 
@@ -249,7 +250,7 @@ def test_explain_says_a_filter_is_verified_only_on_rows_that_carry_it(no_project
     _sb, client, _rows = no_projectid
     (server,) = Invoice.objects.using(client).filter(projectid=701).explain().server
     assert server[2].startswith("verified on every row that carries 'projectid'")
-    assert "UnverifiableFilterError" in server[2]
+    assert "FilterNotAppliedError" in server[2]
 
 
 def test_a_page_where_some_rows_carry_the_field_is_checked_on_those(no_projectid):

@@ -230,7 +230,8 @@ class QuerySet(Generic[M]):
 
         Without it, evaluating a query that sends such a filter raises
         ``UnverifiableFilterError`` before any request: a server ignoring the filter would
-        answer with every row, and nothing on the rows could tell.
+        answer with every row, and nothing on the rows could tell.  It also trusts a filter
+        whose field no row of a page carries (otherwise ``FilterNotAppliedError``).
         """
         return self._chain(_unverified_ok=True)
 
@@ -925,19 +926,23 @@ class QuerySet(Generic[M]):
 
 
 def _verify(the_plan: Plan, objs: list[Any], unverified_ok: bool = False) -> None:
-    """Raise ``FilterNotAppliedError`` if a row contradicts a server filter it carries, and
-    ``UnverifiableFilterError`` if no row of the page carries a value a server filter can be
-    checked on (unless ``allow_unverified()``)."""
+    """Raise ``FilterNotAppliedError`` if a row contradicts a server filter it carries, or if
+    no row of the page carries a value a server filter can be checked on (then nothing shows
+    that the server applied it; ``allow_unverified()`` trusts it)."""
     unchecked = None if unverified_ok else the_plan.unchecked(objs)
     if unchecked is not None:
         spec = the_plan.spec
         wire = None if unchecked.check is None else carried_key(unchecked.check)
-        raise UnverifiableFilterError(
-            f"{unchecked.parameter()}: none of the {len(objs)} {spec.list_key} this page "
-            f"returned carries a value for {wire!r}, so nothing tells whether the server "
-            f"applied the filter; a server that ignored it would answer with every "
-            f"{spec.single_key}.  Nothing from this answer was used; filter on a field the rows "
-            "carry, or call .allow_unverified() to trust the server"
+        parameter = unchecked.parameter()
+        raise FilterNotAppliedError(
+            f"filter {unchecked.name!r} ({parameter}) cannot be shown applied: none of the "
+            f"{len(objs)} {spec.list_key} this page returned carries a value for {wire!r}, and "
+            f"a server that ignored the filter would answer with every {spec.single_key}.  "
+            "Nothing from this answer was used; filter on a field the rows carry, or call "
+            ".allow_unverified() to trust the server",
+            filter=unchecked.name,
+            parameter=parameter,
+            row_id=objs[0].pk,
         )
     for obj in objs:
         server = the_plan.contradiction(obj)
@@ -1052,7 +1057,7 @@ class Explanation:
                 wire = carried_key(s.check)
                 how = (
                     f"verified on every row that carries {wire!r} (a page where none does "
-                    "raises UnverifiableFilterError unless allow_unverified())"
+                    "raises FilterNotAppliedError unless allow_unverified())"
                 )
                 if wire in the_plan.added_includes:
                     how += f"; include[]={wire} added to check it"

@@ -93,6 +93,7 @@ __all__ = [
     "loads",
     "parse_error_body",
     "redact",
+    "refused_in",
     "remember_secrets",
     "scrub",
     "short_repr",
@@ -384,6 +385,14 @@ _ERROR_CLASSES: Mapping[int, type[FreshBooksError]] = {
 }
 
 
+#: The class of a refusal that came with a success status, by its errno (errors page [doc]).
+_REFUSAL_CLASSES: Mapping[Any, type[FreshBooksError]] = {
+    1003: PermissionDenied,
+    1011: NotFound,
+    1012: NotFound,
+}
+
+
 def _as_int(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
@@ -552,6 +561,15 @@ def short_repr(value: Any) -> str:
     return redact(_short.repr(value), known_secrets())
 
 
+def refused_in(body: Any) -> bool:
+    """Whether a parsed 2xx answer is FreshBooks' errors envelope (a non-empty
+    ``{"response": {"errors": [...]}}``): a refusal, whatever the status said."""
+    if not isinstance(body, dict):
+        return False
+    response = body.get("response")
+    return isinstance(response, dict) and bool(response.get("errors"))
+
+
 def error_for_response(
     status_code: int,
     body: Any,
@@ -560,14 +578,25 @@ def error_for_response(
     path: str | None = None,
     retry_after: float | None = None,
     snippet: str | None = None,
+    refusal: bool = False,
 ) -> FreshBooksError:
-    """Build the typed exception for an HTTP error answer (``body`` already parsed, or None)."""
+    """Build the typed exception for an HTTP error answer (``body`` already parsed, or None).
+
+    ``refusal``: the answer's status was a success but its body is an errors envelope; the
+    class then follows the errno (1003 ``PermissionDenied``, 1011/1012 ``NotFound``, any other
+    ``ValidationError``)."""
     errors = parse_error_body(body)
     first = errors[0] if errors else {}
     message = first.get("message") or (
         f"unexpected response body: {snippet!r}" if snippet else "no error details in the response"
     )
-    cls = _ERROR_CLASSES.get(status_code)
+    if refusal:
+        cls: type[FreshBooksError] | None = _REFUSAL_CLASSES.get(
+            first.get("errno"), ValidationError
+        )
+        message = f"{message} (answered HTTP {status_code} with FreshBooks' errors envelope)"
+    else:
+        cls = _ERROR_CLASSES.get(status_code)
     if cls is None:
         cls = ServerError if status_code >= 500 else FreshBooksError
     kw: dict[str, Any] = {
@@ -599,6 +628,7 @@ def error_from_http(
     path: str | None = None,
     retry_after: float | None = None,
     secrets: Iterable[str | None] = (),
+    refusal: bool = False,
 ) -> FreshBooksError:
     """Build the typed exception for an HTTP error answer from its raw body.
 
@@ -619,7 +649,13 @@ def error_from_http(
         else:
             body = scrub(body, secrets)
     error = error_for_response(
-        status_code, body, method=method, path=path, retry_after=retry_after, snippet=snippet
+        status_code,
+        body,
+        method=method,
+        path=path,
+        retry_after=retry_after,
+        snippet=snippet,
+        refusal=refusal,
     )
     error.message = redact(error.message, secrets)
     error.args = (error.message,)

@@ -291,3 +291,87 @@ def test_expense_tax_amounts_are_money_and_line_tax_amounts_are_percents():
     est = Estimate.from_wire({"id": 1, "lines": [{"taxAmount1": "9.975", "taxNumber1": None}]})
     assert est.lines[0].taxAmount1 == Decimal("9.975")
     assert "taxNumber1" not in est.lines[0].to_nested_payload()
+
+
+@pytest.mark.parametrize(
+    "wire", ["3", "2024-03", "March 2024", "tomorrow", "2024-02-30 10:00:00", 1704457031]
+)
+def test_a_signup_date_that_is_not_a_full_date_is_a_typed_error_not_a_guess(wire):
+    # dateutil's parser once filled a reduced or free-form value with today's date
+    from freshbooks_orm import Customer, FieldValueError
+
+    c = Customer.from_wire({"id": 1, "signup_date": wire})
+    with pytest.raises(FieldValueError) as info:
+        c.signup_date  # noqa: B018
+    assert info.value.field == "signup_date"
+
+
+def test_a_signup_date_with_an_offset_keeps_its_instant():
+    from freshbooks_orm import Customer
+
+    c = Customer.from_wire({"id": 1, "signup_date": "2024-01-05T07:17:11-05:00"})
+    assert c.signup_date == dt.datetime(2024, 1, 5, 12, 17, 11, tzinfo=dt.timezone.utc)
+
+
+@pytest.mark.parametrize("value", ["2024-03", "2024", "March 2024"])
+def test_a_signup_date_filter_refuses_a_reduced_date_as_the_eastern_ones_do(value):
+    from freshbooks_orm import Customer
+
+    for key in ("signup_date__gte", "updated__gte"):
+        with pytest.raises(InvalidFilterValue):
+            Customer.objects.filter(**{key: value})
+
+
+def test_a_signup_date_filter_compares_full_dates_in_utc():
+    from fake_client import FakeClient
+
+    from freshbooks_orm import Customer
+
+    rows = [
+        {"id": 1, "signup_date": "2024-03-05 12:00:00"},
+        {"id": 2, "signup_date": "2024-02-29 23:30:00"},  # 18:30 on Feb 29 in New York
+        {"id": 3, "signup_date": "2024-03-01 00:30:00"},
+    ]
+    page = {"clients": rows, "page": 1, "pages": 1, "per_page": 100, "total": 3}
+    client = FakeClient({("GET", "/users/clients"): {"response": {"result": page}}})
+    qs = Customer.objects.using(client).filter(signup_date__gte="2024-03-01T00:00:00Z")
+    assert [c.id for c in qs] == [1, 3]
+
+
+@pytest.mark.parametrize(
+    ("model_name", "field", "relation"),
+    [
+        ("Expense", "clientid", "customer"),
+        ("Expense", "projectid", None),
+        ("Item", "tax1", None),
+        ("Item", "tax2", None),
+    ],
+)
+def test_an_id_whose_none_is_zero_is_sent_as_zero_not_null(model_name, field, relation):
+    # the reference: expense clientid "0 = no client (not null)", item tax1/tax2 "0 = none"
+    import freshbooks_orm
+
+    model = getattr(freshbooks_orm, model_name)
+    pk = model._meta.fields[model._meta.pk].wire
+    obj = model.from_wire({pk: 1, field: 9})
+    if relation is not None:
+        setattr(obj, relation, None)
+    else:
+        setattr(obj, field, None)
+    assert obj.to_payload() == {field: 0}
+    # a value is sent as it is, and 0 as read stays 0
+    obj = model.from_wire({pk: 1, field: 0})
+    assert getattr(obj, field) == 0
+    setattr(obj, field, 12)
+    assert obj.to_payload() == {field: 12}
+
+
+def test_a_payment_gateway_is_kept_as_sent_whatever_its_shape():
+    # a name on a plain read [doc]; include("gateway") may put the related object there [?]
+    from freshbooks_orm import Payment
+
+    assert Payment.from_wire({"id": 1, "gateway": "stripe"}).gateway == "stripe"
+    gateway = {"name": "stripe", "gatewayid": 4}
+    p = Payment.from_wire({"id": 1, "gateway": gateway})
+    assert p.gateway == gateway
+    assert p.to_dict()["gateway"] == gateway

@@ -41,8 +41,10 @@ from ..errors import (
     TransportError,
     body_snippet,
     error_from_http,
+    loads,
     redact,
     remember_secrets,
+    short_repr,
 )
 from .tokens import LockingTokenStore, TokenStore
 
@@ -54,6 +56,7 @@ __all__ = [
     "TokenManager",
     "TokenPoster",
     "TokenSaver",
+    "api_root",
     "authorization_url",
     "clean_secret",
     "exchange_code",
@@ -65,6 +68,33 @@ log = logging.getLogger("freshbooks_orm")
 DEFAULT_API_URL = "https://api.freshbooks.com"
 AUTHORIZE_URL = "https://auth.freshbooks.com/oauth/authorize"
 TOKEN_PATH = "/auth/oauth/token"
+
+
+def api_root(value: str | None) -> str:
+    """The API root to send to: ``value``, else ``FRESHBOOKS_API_URL``, else FreshBooks' own;
+    an http(s) URL with a host and nothing else (``ConfigurationError`` otherwise).  A user
+    name or password in it is refused: it would show wherever the URL does."""
+    root = (value or os.environ.get("FRESHBOOKS_API_URL") or DEFAULT_API_URL).rstrip("/")
+    try:
+        parts = urlsplit(root)
+        host, _ = parts.hostname, parts.port  # .port raises on a port that is not a number
+    except ValueError:
+        host = None
+        parts = urlsplit("")
+    if parts.username is not None or parts.password is not None:
+        raise ConfigurationError(
+            "the API URL carries a user name or password, which would show wherever the URL "
+            f"does: give it as {parts.scheme or 'https'}://{parts.hostname or 'host'}/... and "
+            "pass a requests session (Client(session=...)) for an authenticating proxy"
+        )
+    if parts.scheme not in ("http", "https") or not host or parts.query or parts.fragment:
+        raise ConfigurationError(
+            f"the API URL {short_repr(root)} is not an http(s) URL with a host (such as "
+            f"{DEFAULT_API_URL}, or http://127.0.0.1:8000 for a local sandbox)"
+        )
+    return root
+
+
 #: Refresh this many seconds before the token's stated expiry (at most half its lifetime), so no
 #: request carries a token that expires in flight.
 REFRESH_MARGIN = 300.0
@@ -168,7 +198,7 @@ def exchange_code(
         client_secret=client_secret,
         include_client_id=True,
     )
-    root = (base_url or os.environ.get("FRESHBOOKS_API_URL") or DEFAULT_API_URL).rstrip("/")
+    root = api_root(base_url)
     own_session = session is None
     http = session or requests.Session()
     failure: requests.RequestException | None = None
@@ -181,6 +211,7 @@ def exchange_code(
                 "Accept": "application/json",
             },
             timeout=timeout,
+            allow_redirects=False,  # a redirect would carry the code and secret elsewhere
         )
     except requests.RequestException as exc:
         failure = exc  # raised below, outside this block: exc.request holds the code and secret
@@ -204,6 +235,15 @@ def token_from_response(
     ``AuthenticationError`` with a snippet of what came back.
     """
     status = response.status_code
+    if 300 <= status < 400:
+        target = urlsplit(response.headers.get("Location") or "").hostname or "another location"
+        raise AuthenticationError(
+            f"{what} was answered HTTP {status}, a redirect to {target}, which is not followed "
+            "(it would carry the OAuth secrets there): check the API URL",
+            status_code=status,
+            method="POST",
+            path=TOKEN_PATH,
+        )
     if status >= 400:
         error = error_from_http(
             status, response.content, method="POST", path=TOKEN_PATH, secrets=secrets
@@ -230,8 +270,9 @@ def token_from_response(
 
     token: Mapping[str, Any] | None = None
     try:
-        token = WebApplicationClient("").parse_request_body_response(response.text)
-    except (OAuth2Error, ValueError, Warning):
+        if isinstance(loads(response.content), dict):  # oauthlib assumes an object
+            token = WebApplicationClient("").parse_request_body_response(response.text)
+    except (OAuth2Error, ValueError, TypeError, AttributeError, OverflowError, Warning):
         pass  # raised below, outside this block: a JSONDecodeError keeps the whole body
     if token is None:
         snippet = redact(body_snippet(response.content), secrets) or "(empty body)"

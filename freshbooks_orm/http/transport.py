@@ -13,9 +13,18 @@ read timeout, or connection dropped            retried               ``Uncertain
 500 and other 5xx                              ``ServerError``       ``UncertainWriteError``
 401                                            refresh, resend once  refresh, resend once
 400, 403, 404, 422 and other 4xx               raised, never resent  raised, never resent
+2xx whose body is the errors envelope          raised (a refusal)    raised (a refusal)
+3xx redirect                                   never followed:       never followed:
+                                               ``TransportError``    ``UncertainWriteError``
 =============================================  ====================  ==========================
 
-* PUT carries full field values and DELETE is a soft delete, so repeating them is harmless.
+* PUT carries full field values and DELETE removes, so repeating them is harmless; a DELETE
+  answered 404 after a resend (an earlier attempt may have reached FreshBooks) is taken as
+  done: the object is gone, as asked.
+* A redirect is never followed: requests would carry a POST's body (the OAuth form with its
+  secrets, on the token endpoint) to whatever host the ``Location`` names.
+* A success status whose body is FreshBooks' errors envelope is a refusal, raised with the
+  class its errno gives (nothing was done), never taken for an answer.
   FreshBooks has no idempotency keys, so a POST that may have reached the server is never
   repeated: a second POST could create a second invoice.
 * Waits grow exponentially with jitter (a random time between half and all of
@@ -68,9 +77,10 @@ from ..errors import (
     error_from_http,
     loads,
     redact,
+    refused_in,
     short_repr,
 )
-from .auth import DEFAULT_API_URL, TOKEN_PATH, TokenManager, TokenSaver
+from .auth import DEFAULT_API_URL, TOKEN_PATH, TokenManager, TokenSaver, api_root
 from .tokens import TokenStore
 
 __all__ = [
@@ -318,7 +328,7 @@ class Client:
                 "FRESHBOOKS_CLIENT_SECRET, FRESHBOOKS_REFRESH_TOKEN)"
             )
         self._account_id = check_account_id(account_id or env.get("FRESHBOOKS_ACCOUNT_ID"))
-        self.base_url = (base_url or env.get("FRESHBOOKS_API_URL") or DEFAULT_API_URL).rstrip("/")
+        self.base_url = api_root(base_url)
         # None would mean "wait forever"; a request without a timeout is never what one wants.
         self.timeout: Timeout = DEFAULT_TIMEOUT if timeout is None else timeout
         self.retry = retry or RetryPolicy(max_retries=max_retries)
@@ -472,7 +482,7 @@ class Client:
         url = self._absolute(path)
         display_path = urlsplit(url).path
         body = None if json is None else jsonlib.dumps(json, default=_json_default).encode()
-        response, attempts = self._send(
+        response, attempts, earlier_reached = self._send(
             method,
             url,
             display_path,
@@ -483,8 +493,17 @@ class Client:
             replay_safe=method in IDEMPOTENT_METHODS,
         )
         status = response.status_code
+        if 300 <= status < 400:
+            self._redirected(response, method, display_path)
+        if method == "DELETE" and status == 404 and earlier_reached:
+            # An earlier attempt may have reached FreshBooks and deleted it before its answer
+            # was lost: the object is gone, which is what was asked.
+            log.debug("DELETE %s -> 404 after a resend: deleted by an earlier attempt", path)
+            return {} if expect is None else self._read(expect, {}, response, method, path)
         if status < 400:
             parsed = self._parse_body(response, method, display_path)
+            if refused_in(parsed):  # a 2xx that carries FreshBooks' errors envelope
+                raise self._refusal(response, method, display_path, attempts)
             if expect is None:
                 return parsed
             return self._read(expect, parsed, response, method, display_path)
@@ -509,6 +528,40 @@ class Client:
                 path=display_path,
             )
         raise error
+
+    def _redirected(self, response: requests.Response, method: str, path: str) -> None:
+        """A 3xx answer is never followed (a redirect could carry the request body, secrets
+        included, to another host): raise it, as a possibly applied write for a POST."""
+        target = urlsplit(response.headers.get("Location") or "").hostname or "another location"
+        message = (
+            f"answered HTTP {response.status_code}, a redirect to {target}, which is not "
+            "followed (FreshBooks' API does not redirect: check the API URL)"
+        )
+        if method == "POST":
+            raise UncertainWriteError(
+                f"{message}; the object may or may not have been created: look it up before "
+                "creating it again",
+                status_code=response.status_code,
+                method=method,
+                path=path,
+            )
+        raise TransportError(message, status_code=response.status_code, method=method, path=path)
+
+    def _refusal(
+        self, response: requests.Response, method: str, path: str, attempts: int
+    ) -> FreshBooksError:
+        """The typed error of a 2xx answer whose body is an errors envelope (nothing done)."""
+        error = error_from_http(
+            response.status_code,
+            response.content,
+            method=method,
+            path=path,
+            secrets=self._tokens.secrets(),
+            refusal=True,
+        )
+        if attempts > 1:
+            _amend(error, f"(after {attempts} attempts)")
+        return error
 
     def _read(
         self,
@@ -543,7 +596,7 @@ class Client:
 
     def _post_token(self, form: str) -> requests.Response:
         """Send a form to the OAuth token endpoint (the ``TokenPoster`` of ``self.tokens``)."""
-        response, _ = self._send(
+        response, _, _ = self._send(
             "POST",
             self.base_url + TOKEN_PATH,
             TOKEN_PATH,
@@ -565,14 +618,18 @@ class Client:
         content_type: str | None = None,
         authorize: bool,
         replay_safe: bool,
-    ) -> tuple[requests.Response, int]:
-        """Send through the retry policy; return the final response and the attempts made.
+    ) -> tuple[requests.Response, int, bool]:
+        """Send through the retry policy; return the final response, the attempts made, and
+        whether an earlier attempt may have reached the server (a read timeout, a dropped
+        connection or a 5xx before the final answer).
 
         Raises ``TransportError`` (or ``UncertainWriteError`` when not ``replay_safe``) for
-        failures that produced no response.  Error statuses are returned, not raised.
+        failures that produced no response.  Error statuses are returned, not raised.  Redirects
+        are returned, never followed.
         """
         retries = 0
         refreshed = False
+        earlier_reached = False
         query = _query_text(params)
         while True:
             self._gate.wait()
@@ -598,6 +655,7 @@ class Client:
                     timeout=self.timeout,
                     proxies=proxies,
                     verify=verify,
+                    allow_redirects=False,
                 )
             except requests.RequestException as exc:
                 failure = exc
@@ -613,9 +671,13 @@ class Client:
                     failure, method, display_path, query, started, retries, replay_safe
                 )
                 cause = _without_request(failure, self._tokens.secrets())
+                reached = not (
+                    isinstance(failure, requests.RequestException) and _connect_failed(failure)
+                )
                 del failure
                 if error is None:
                     retries += 1
+                    earlier_reached = earlier_reached or reached
                     self._pause(self.retry.delay(retries), retries, type(cause).__name__)
                     continue
                 raise error from cause
@@ -636,6 +698,7 @@ class Client:
                 and retries < self.retry.max_retries
             ):
                 retries += 1
+                earlier_reached = earlier_reached or status != 429
                 retry_after = _parse_retry_after(response.headers.get("Retry-After"))
                 delay = self.retry.delay(retries, retry_after)
                 if status == 429:
@@ -644,7 +707,7 @@ class Client:
                 else:
                     self._pause(delay, retries, f"HTTP {status}")
                 continue
-            return response, retries + 1
+            return response, retries + 1, earlier_reached
 
     def _network_failure(
         self,

@@ -193,10 +193,12 @@ def to_date(value: Any) -> dt.date:
     raise TypeError(f"expected {DATE_FORMS}; got {type(value).__name__}")
 
 
-def to_datetime(value: Any) -> dt.datetime:
+def to_datetime(value: Any, naive: dt.tzinfo | None = None) -> dt.datetime:
     """Coerce a datetime, a date (midnight) or a full ISO 8601 string to an aware datetime.
 
-    Naive values are US/Eastern wall times; values with an offset keep their instant.
+    Naive values are wall times in ``naive`` (US/Eastern, the API's clock, by default); values
+    with an offset keep their instant.  Reduced or free-form strings (``2024-03``, ``March
+    2024``) raise ``ValueError``.
     """
     if isinstance(value, str):
         value = _parse_iso(value)
@@ -204,7 +206,9 @@ def to_datetime(value: Any) -> dt.datetime:
         value = dt.datetime(value.year, value.month, value.day)
     if not isinstance(value, dt.datetime):
         raise TypeError(f"expected {DATE_FORMS}; got {type(value).__name__}")
-    return value.replace(tzinfo=EASTERN) if value.tzinfo is None else value
+    if value.tzinfo is None:
+        return value.replace(tzinfo=EASTERN if naive is None else naive)
+    return value
 
 
 def to_currency(value: Any) -> str:

@@ -11,10 +11,11 @@ from typing import Any
 from ..orm.query import DateFilter, EqualsFilter, Filter, InFilter, encode_enum
 from ..orm.query import encode_decimal as dec
 from ..orm.query import encode_int as int_
-from ..orm.types import EnumType, ValueType
+from ..orm.types import EnumType, IntType, ValueType, to_datetime
 
 __all__ = [
     "ANY",
+    "ID_OR_ZERO",
     "UTC_DATETIME",
     "VIS_STATE",
     "VisState",
@@ -37,23 +38,23 @@ class _Any(ValueType[Any]):
 
 
 class _UtcDateTime(ValueType[dt.datetime]):
-    """``YYYY-MM-DD HH:MM:SS`` naive UTC on the wire (client ``signup_date``); aware in Python."""
+    """``YYYY-MM-DD HH:MM:SS`` naive UTC on the wire (client ``signup_date``); aware in Python.
+
+    Read and coerced as strictly as the US/Eastern datetimes (a full ISO 8601 date or datetime,
+    nothing reduced or free-form); only a naive value's zone differs.
+    """
 
     name = "datetime (UTC)"
 
     def parse(self, raw: Any) -> dt.datetime | None:
         if raw is None or raw == "":
             return None
+        if not isinstance(raw, str):
+            raise TypeError(f"expected a YYYY-MM-DD HH:MM:SS string, got {type(raw).__name__}")
         return self.coerce(raw)
 
     def coerce(self, value: Any) -> dt.datetime:
-        if isinstance(value, str):
-            from dateutil import parser as date_parser  # imported when first needed
-
-            value = date_parser.parse(value)
-        if not isinstance(value, dt.datetime):
-            raise TypeError(f"expected a datetime, got {type(value).__name__}")
-        return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value
+        return to_datetime(value, naive=dt.timezone.utc)
 
     def to_wire(self, value: dt.datetime | None) -> Any:
         if value is None:
@@ -61,8 +62,18 @@ class _UtcDateTime(ValueType[dt.datetime]):
         return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
+class _IdOrNone(IntType):
+    """The id of a related object, where FreshBooks writes 0 for "none" (not null): read as
+    sent; None is sent as 0.  Its ``name`` stays "int": it filters and orders as one."""
+
+    def to_wire(self, value: int | None) -> Any:
+        return 0 if value is None else value
+
+
 ANY: ValueType[Any] = _Any()
 UTC_DATETIME: ValueType[dt.datetime] = _UtcDateTime()
+#: An id where FreshBooks writes 0, not null, for "none" (expense ``clientid``, item ``tax1``).
+ID_OR_ZERO: ValueType[int] = _IdOrNone()
 
 
 class VisState(enum.IntEnum):

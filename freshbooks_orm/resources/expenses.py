@@ -37,6 +37,7 @@ from ..orm.types import (
 )
 from .common import (
     ANY,
+    ID_OR_ZERO,
     VIS_STATE,
     VisState,
     date_range,
@@ -202,8 +203,8 @@ class Expense(Model):
     staffid: int | None = writable(INT)
     amount: Money | None = writable(MONEY)
     date: dt.date | None = writable(DATE)
-    clientid: int | None = writable(INT)
-    projectid: int | None = writable(INT)
+    clientid: int | None = writable(ID_OR_ZERO)  # 0, not null, is "no client"
+    projectid: int | None = writable(ID_OR_ZERO)
     modern_projectid: int | None = writable(INT)
     invoiceid: int | None = writable(INT)
     vendor: str | None = writable(STR)

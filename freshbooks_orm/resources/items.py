@@ -14,6 +14,7 @@ from ..orm.model import Model, computed, resource, state, writable
 from ..orm.query import EqualsFilter, ResourceSpec
 from ..orm.types import DECIMAL, EASTERN_DATETIME, INT, MONEY, STR, Money
 from .common import (
+    ID_OR_ZERO,
     VIS_STATE,
     VisState,
     decimal_range,
@@ -76,6 +77,6 @@ class Item(Model):
     inventory: Decimal | None = writable(DECIMAL)
     sku: str | None = writable(STR)
     unit_cost: Money | None = writable(MONEY)
-    tax1: int | None = writable(INT)
-    tax2: int | None = writable(INT)
+    tax1: int | None = writable(ID_OR_ZERO)  # a tax id; 0, not null, is "no tax"
+    tax2: int | None = writable(ID_OR_ZERO)
     vis_state: VisState | None = state(VIS_STATE)

@@ -13,13 +13,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ..errors import ConfigurationError, ConflictError, JournalError, TransportError
+from ..errors import (
+    ConfigurationError,
+    ConflictError,
+    FreshBooksError,
+    JournalError,
+    TransportError,
+)
 from ..http.transport import Client
 from ..orm.model import Model
 from .journal import ItemRecord, Journal, RunRecord
 from .results import BatchInterrupted, BatchResult, ItemOutcome, PlannedChange, _describe, _one_line
 from .wire import (
     _changed_since,
+    _check_nested,
     _existing_ids_only,
     _image,
     _matches,
@@ -82,10 +89,15 @@ class _Writer:
         return self.spec.detail_path(self.client.account_id, object_id)
 
     def get(self, object_id: int, includes: Iterable[str] = ()) -> dict[str, Any]:
+        """The object's wire state, its nested lists (those ``includes`` asks for) checked:
+        ``FieldValueError`` when one is null or not a list of objects."""
+        includes = tuple(includes)
         params = [("include[]", name) for name in includes] or None
-        return self.client.request(
+        wire: dict[str, Any] = self.client.request(
             "GET", self._path(object_id), params=params, expect=self.spec.required_result
         )
+        _check_nested(self.model, wire, includes)
+        return wire
 
     def write(self, item: ItemRecord) -> ItemOutcome:
         """Write one item; a ``JournalError`` propagates (the run must stop)."""
@@ -159,20 +171,24 @@ class _Writer:
                 json={self.spec.single_key: payload},
                 expect=self.spec.result,
             )
-            if after is None or any(k not in after for k in sent_nested):
-                after = self.get(object_id, put_includes)  # e.g. a vis_state PUT answers {}
         except Exception as exc:
             if not _applied(exc):
-                return self._failed(item, exc, sent=True)
+                # a 4xx refused it; anything else (5xx, no answer) says nothing about whether
+                # the PUT landed: the item stays 'writing' for resume and undo to settle
+                return self._failed(item, exc, sent=True, refused=_refused(exc))
             # A 2xx whose body could not be read (empty, cut off, not the documented shape):
             # the server applied the PUT, so the object's state is read back, never resent.
+            after = None
+            detail = "; ".join(
+                filter(None, [detail, f"its answer was unreadable ({_one_line(exc)}): read back"])
+            )
+        if after is None or any(k not in after for k in sent_nested):
+            # e.g. a vis_state PUT answers {}: the PUT landed, its state is read back; if that
+            # read fails, the item is left 'writing' (landed, not recorded), never 'failed'
             try:
                 after = self.get(object_id, put_includes)
             except Exception as again:
                 return self._failed(item, again, sent=True, applied=True)
-            detail = "; ".join(
-                filter(None, [detail, f"its answer was unreadable ({_one_line(exc)}): read back"])
-            )
         self._reachable()
         self.record_done(object_id, after, payload, detail)
         return ItemOutcome(object_id, "done", detail=detail)
@@ -199,15 +215,23 @@ class _Writer:
             ) from exc
 
     def _failed(
-        self, item: ItemRecord, exc: Exception, *, sent: bool, applied: bool = False
+        self,
+        item: ItemRecord,
+        exc: Exception,
+        *,
+        sent: bool,
+        applied: bool = False,
+        refused: bool = True,
     ) -> ItemOutcome:
         """Record a write that did not finish.  ``applied``: the server answered the PUT with a
-        2xx (it landed) but reading the object back failed: never counted failed."""
+        2xx (it landed) but reading the object back failed: never counted failed.  ``refused``
+        (with ``sent``): the PUT's answer says it was not applied (a 4xx); otherwise (a 5xx, no
+        answer) it may have landed, and the item stays ``writing`` for resume/undo to settle."""
         if isinstance(exc, JournalError):
             raise exc
         text = _describe(exc)
         unreachable = _unreachable(exc)
-        if unreachable or applied:
+        if unreachable or applied or (sent and not refused):
             if unreachable:
                 self._count_unreachable(exc)
             else:
@@ -240,6 +264,14 @@ class _Writer:
 def _unreachable(exc: BaseException) -> bool:
     """A connection refused, reset or timed out: no HTTP answer at all."""
     return isinstance(exc, TransportError) and exc.status_code is None
+
+
+def _refused(exc: BaseException) -> bool:
+    """The answer to a write says the server did not apply it: a 4xx (validation, not found,
+    forbidden, rate-limited before it was handled).  A 5xx, a timeout or a dropped connection
+    say nothing about whether it landed."""
+    status = getattr(exc, "status_code", None) if isinstance(exc, FreshBooksError) else None
+    return status is not None and 400 <= status < 500
 
 
 def _applied(exc: BaseException) -> bool:
@@ -313,6 +345,7 @@ def _drive(
         failed=counts.get("failed", 0),
         conflicts=counts.get("conflict", 0),
         pending=left,
+        uncertain=counts.get("writing", 0),
         replanned=sum(1 for o in outcomes.values() if (o.detail or "").startswith("re-planned")),
         errors={k: v for k, v in errors.items() if _still_failing(outcomes, k)},
         details={k: o.detail for k, o in outcomes.items() if o.detail},

@@ -3,6 +3,7 @@ its before-images back, and the checks (undone runs, the lease) that keep both s
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -90,8 +91,9 @@ def undo(
 ) -> BatchResult:
     """Write back the before-images of run ``run_id``'s done items, as a new (resumable) run.
 
-    Items the run left mid-write (its process died between recording ``writing`` and the
-    answer) are settled first: re-read, counted as done if the write landed (and then undone),
+    Items whose write may have landed (the run's process died between recording ``writing``
+    and the answer, the answer was a 5xx or never came, or reading the object back after it
+    failed) are settled first: re-read, counted as done if the write landed (and then undone),
     as never written otherwise.  An object whose ``updated`` moved since the run wrote it, or
     whose changed fields no longer hold the values written, is refused (counted in
     ``conflicts``) unless ``force``.  Deletes are undone with ``vis_state`` alone, as
@@ -180,7 +182,9 @@ def check_not_undone(j: Journal, record: RunRecord, verb: str) -> None:
 
 def _undo_preview(j: Journal, record: RunRecord, model: type[Model], started: float) -> BatchResult:
     done = j.items(record.id, ("done",))
-    unsettled = j.items(record.id, ("writing",))
+    unsettled = j.items(record.id, ("writing",)) + [
+        i for i in j.items(record.id, ("failed",)) if _may_have_landed(i)
+    ]
     changes = [
         PlannedChange(item.object_id, _field_name(model, k), (item.after or {}).get(k), v)
         for item in done
@@ -191,8 +195,9 @@ def _undo_preview(j: Journal, record: RunRecord, model: type[Model], started: fl
     notes = []
     if unsettled:
         notes.append(
-            f"{len(unsettled)} {record.resource} of run {record.id} were caught mid-write "
-            f"({_ids(unsettled)}): undo re-reads them first and undoes those whose write landed"
+            f"{len(unsettled)} {record.resource} of run {record.id} may or may not have been "
+            f"written (caught mid-write, or the server's answer was lost: {_ids(unsettled)}): "
+            "undo re-reads them first and undoes those whose write landed"
         )
     return BatchResult(
         run_id=None,
@@ -216,8 +221,11 @@ def _settle(j: Journal, record: RunRecord, model: type[Model], client: Client) -
     """
     notes: list[str] = []
     reader = _Writer(j, record.id, model, client, replan=None, force=False)
-    unsettled = j.items(record.id, ("writing",))
-    never = [i for i in j.items(record.id, ("planned", "failed", "conflict"))]
+    failed = j.items(record.id, ("failed",))
+    unsettled = j.items(record.id, ("writing",)) + [i for i in failed if _may_have_landed(i)]
+    never = [
+        i for i in j.items(record.id, ("planned", "failed", "conflict")) if not _may_have_landed(i)
+    ]
     for item in unsettled:
         fresh = reader.get(item.object_id, _nested_includes(model, item.payload or {}))
         if _matches(model, fresh, item.payload or {}):
@@ -232,13 +240,29 @@ def _settle(j: Journal, record: RunRecord, model: type[Model], client: Client) -
             )
             never.append(item)
     if unsettled:
-        notes.append(f"settled {len(unsettled)} object(s) left mid-write: {_ids(unsettled)}")
+        notes.append(
+            f"settled {len(unsettled)} object(s) whose write may have landed (left mid-write, "
+            f"or its answer was lost): {_ids(unsettled)}"
+        )
     if never:
         notes.append(
             f"{len(never)} object(s) of run {record.id} were never written, so there is nothing "
             f"to undo for them: {_ids(never)}"
         )
     return notes
+
+
+def _may_have_landed(item: ItemRecord) -> bool:
+    """A ``failed`` item whose PUT was answered with a 5xx: a journal written before 0.2.0
+    counted those failed (they now stay ``writing``); the PUT may have landed."""
+    return (
+        item.state == "failed"
+        and item.payload is not None
+        and bool(_LEGACY_5XX_PUT.search(item.error or ""))
+    )
+
+
+_LEGACY_5XX_PUT = re.compile(r"\bHTTP 5\d\d PUT ")
 
 
 def _ids(items: Iterable[ItemRecord]) -> str:

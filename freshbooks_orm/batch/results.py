@@ -52,6 +52,10 @@ class ItemOutcome:
 class BatchResult:
     """The counts of a run (the whole run, when it was resumed) and this call's errors.
 
+    ``pending`` counts the objects left for ``resume``; ``uncertain`` is those of them whose
+    PUT may have landed (its answer was a 5xx or never came, or reading the object back after
+    it failed): ``resume`` and ``undo`` re-read them before anything else.
+
     ``errors`` and ``details`` are by object id: why an object failed or was refused, and why
     it was re-planned or settled.  ``notes`` are run-level remarks (a set still moving, objects
     never written); ``stopped`` says why a run stopped early (the server went away).
@@ -69,6 +73,7 @@ class BatchResult:
     failed: int = 0
     conflicts: int = 0
     pending: int = 0
+    uncertain: int = 0
     replanned: int = 0
     errors: dict[int, BaseException] = attrs.field(factory=dict)
     details: dict[int, str] = attrs.field(factory=dict)
@@ -104,8 +109,12 @@ class BatchResult:
                 counts.append(f"{self.replanned} re-planned (changed since planning)")
             if self.conflicts:
                 counts.append(f"{self.conflicts} refused (changed since)")
-            if self.pending:
-                counts.append(f"{self.pending} not yet written")
+            if self.pending - self.uncertain > 0:
+                counts.append(f"{self.pending - self.uncertain} not yet written")
+            if self.uncertain:
+                counts.append(
+                    f"{self.uncertain} unsettled (the write may have landed: resume re-reads)"
+                )
             lines = [f"{self.action} run {self.run_id}: {', '.join(counts)} in {self.elapsed:.1f}s"]
         if self.stopped:
             lines.append(f"  stopped: {self.stopped}")

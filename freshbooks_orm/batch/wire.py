@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from ..errors import UnsupportedOperationError
-from ..orm.model import Model
+from ..orm.fields import NestedType
+from ..orm.model import Model, parse_field
 
 
 def _wanted_includes(
@@ -48,6 +49,19 @@ def _delete_values(model: type[Model]) -> tuple[str, int, int]:
     lifecycle = model._meta.lifecycle
     assert lifecycle.state is not None and lifecycle.deleted is not None
     return lifecycle.state, lifecycle.deleted, lifecycle.active or 0
+
+
+def _check_nested(model: type[Model], wire: Mapping[str, Any], includes: Iterable[str]) -> None:
+    """``FieldValueError`` unless each nested list a GET with ``includes`` returns is a list of
+    objects in ``wire``: a null (or missing) one is not "no items", and a write planned from it
+    would delete the items the server has."""
+    wanted = set(includes)
+    for spec in model._meta.nested.values():
+        if spec.include in wanted:
+            parse = cast(NestedType, spec.type).parse_saved
+            items = parse_field(model.from_wire(dict(wire)), spec.name, parse, wire.get(spec.wire))
+            for item in items:
+                item.to_nested_payload()  # an item field that does not parse: FieldValueError
 
 
 def _matches(model: type[Model], wire: Mapping[str, Any], expected: Mapping[str, Any]) -> bool:

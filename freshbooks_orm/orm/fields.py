@@ -235,6 +235,13 @@ class NestedType(ValueType[NestedList]):
         list.extend(items, [from_wire(item) for item in raw])
         return items
 
+    def parse_saved(self, raw: Any) -> NestedList:
+        """``parse`` for a saved object's list: null is not "no items" (its items are unknown,
+        and saving an edit of an empty baseline would delete them)."""
+        if raw is None:
+            raise TypeError("null, not a list: its items are unknown")
+        return self.parse(raw)
+
     def coerce(self, value: Any) -> NestedList:
         if isinstance(value, (str, bytes, dict)) or not isinstance(value, Iterable):
             raise TypeError(f"expected a {self.name}, got {value!r}")

@@ -263,12 +263,13 @@ def parse_field(obj: Model, name: str, parse: Callable[[Any], Any], raw: Any) ->
 class _LazyNested(_Lazy):
     """A nested list: fetched with its ``include[]`` on first access when the row lacks it."""
 
-    __slots__ = ("include", "list_cls")
+    __slots__ = ("include", "list_cls", "parse_saved")
 
     def __init__(self, spec: FieldSpec) -> None:
         super().__init__(spec)
         self.include = spec.include
         self.list_cls = cast(NestedType, spec.type).list_cls
+        self.parse_saved = cast(NestedType, spec.type).parse_saved
 
     def __get__(self, obj: Any, owner: Any = None) -> Any:
         if obj is None:
@@ -280,14 +281,22 @@ class _LazyNested(_Lazy):
             if value is not _MISSING:
                 return value
         raw = d["_raw"]
-        if self.wire not in raw:
-            # A saved object's list is never assumed empty: saving an edit of a wrong baseline
-            # would delete the items the server has.  One GET (with the include, if needed).
-            if obj.pk is not None and obj._meta.resource is not None:
+        saved = obj.pk is not None and obj._meta.resource is not None
+        parse = self.parse
+        missing = self.wire not in raw
+        if missing or (raw[self.wire] is None and saved and self.include is not None):
+            # A saved object's list is never assumed empty (missing, or a list that needs an
+            # include[] sent as null): saving an edit of a wrong baseline would delete the
+            # items the server has.  One GET (with the include, if needed); a null again is a
+            # FieldValueError, never "no items".  (A list sent with every object, such as a
+            # customer's contacts, is complete as sent: null there means none.)
+            if saved:
                 raw[self.wire] = obj._fetch_nested(self.include, self.wire)
+                if self.include is not None:
+                    parse = self.parse_saved
             else:
                 raw[self.wire] = []
-        items = cast(NestedList, parse_field(obj, self.name, self.parse, raw[self.wire]))
+        items = cast(NestedList, parse_field(obj, self.name, parse, raw[self.wire]))
         d[self.name] = items
         _snapshot(d, self.name, items, [item.__dict__["_raw"] for item in items])
         return items
@@ -612,10 +621,11 @@ class Model:
             "GET", self._detail(client), params=params, expect=self._spec().required_result
         )
 
-    def _fetch_nested(self, include: str | None, wire: str) -> list[dict[str, Any]]:
+    def _fetch_nested(self, include: str | None, wire: str) -> Any:
         client = self._client_for(None)
         includes = () if include is None else (include,)
-        return list(self._get_wire(client, includes=includes).get(wire) or [])
+        value = self._get_wire(client, includes=includes).get(wire)
+        return list(value) if isinstance(value, list) else value
 
     def _loaded_nested(self) -> tuple[str, ...]:
         d = self.__dict__

@@ -52,6 +52,8 @@ TRANSFORMS = ("year", "month", "day", "date")
 TEXT_LOOKUPS = frozenset(
     {"iexact", "contains", "icontains", "startswith", "istartswith", "endswith", "iendswith"}
 )
+#: The case-insensitive lookups (``in`` and ``isnull`` start with an "i" too, but are not).
+FOLDING_LOOKUPS = frozenset({"iexact", "icontains", "istartswith", "iendswith"})
 ORDER_LOOKUPS = frozenset({"gt", "gte", "lt", "lte", "range"})
 
 
@@ -379,6 +381,11 @@ def _match_cond(cond: Cond, obj: Any, lenient: bool) -> bool:
     return _compare(cond, value, lenient)
 
 
+def compare(cond: Cond, value: Any, *, lenient: bool = False) -> bool:
+    """Whether a field value (not a row) satisfies ``cond``: ``matches`` on one value."""
+    return _compare(cond, value, lenient)
+
+
 def _compare(cond: Cond, value: Any, lenient: bool) -> bool:
     lookup, target = cond.lookup, cond.value
     if cond.transform is not None and value is not None:
@@ -413,7 +420,7 @@ def _amount(value: Any, target: Any, cond: Cond) -> Any:
 
 
 def _text(lookup: str, value: str, target: Any, lenient: bool) -> bool:
-    fold = lenient or lookup.startswith("i")
+    fold = lenient or lookup in FOLDING_LOOKUPS
     if fold:
         value = value.casefold()
         target = (
@@ -421,7 +428,7 @@ def _text(lookup: str, value: str, target: Any, lenient: bool) -> bool:
             if isinstance(target, tuple)
             else str(target).casefold()
         )
-    base = lookup[1:] if lookup.startswith("i") and lookup not in ("in", "isnull") else lookup
+    base = lookup[1:] if lookup in FOLDING_LOOKUPS else lookup
     if lenient and base in ("startswith", "endswith"):
         base = "contains"
     if base == "exact":

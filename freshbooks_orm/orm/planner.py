@@ -50,6 +50,7 @@ from .lookups import (
     Wire,
     and_of,
     coerce_value,
+    compare,
     conjuncts,
     field_kind,
     lookups_for,
@@ -137,6 +138,10 @@ def _cond(path: Path, value: Any, key: str) -> Node:
     elif path.transform == "date":
         kind = "date"
     coerced = coerce_value(kind, path.type, path.lookup, value, key)
+    if path.transform == "year":
+        coerced = _years(path.lookup, coerced)
+        if coerced is None:
+            return Nothing()  # no date has such a year (dates run from year 1 to 9999)
     if path.lookup == "in" and not coerced:
         return Nothing()
     return Cond(
@@ -149,6 +154,29 @@ def _cond(path: Path, value: Any, key: str) -> Node:
         transform=path.transform,
         item_field=path.item_field,
     )
+
+
+def _years(lookup: str, value: Any) -> Any:
+    """A ``__year`` value with what no date can have left out; None when nothing can match.
+
+    Python dates (and FreshBooks') run from year 1 to 9999: ``year__gt=9999`` or ``year=0``
+    match no row, ``year__gte=0`` every dated row.
+    """
+    lo, hi = dt.MINYEAR, dt.MAXYEAR
+    if lookup == "in":
+        return tuple(y for y in value if lo <= y <= hi)
+    if lookup == "range":
+        first, last = value
+        return None if first > last or last < lo or first > hi else value
+    if lookup == "exact":
+        return value if lo <= value <= hi else None
+    impossible = {
+        "gt": value >= hi,
+        "gte": value > hi,
+        "lt": value <= lo,
+        "lte": value < lo,
+    }
+    return None if impossible.get(lookup, False) else value
 
 
 # --- what each server filter means --------------------------------------------------------------
@@ -293,18 +321,32 @@ def _date_granular(path: Path, flt: Filter) -> Path:
 
 
 def resolve(model: type[Model], spec: ResourceSpec, q: Q) -> Node:
-    """Turn a ``Q`` into a condition tree; unknown names raise ``UnknownFilterError`` now."""
+    """Turn a ``Q`` into a condition tree; unknown names raise ``UnknownFilterError`` now.
+
+    As in Django, an empty ``Q`` adds no condition at any level: empty children are dropped, and
+    a ``Q`` left with none is "no condition" (everything) whether negated or not, so
+    ``exclude(Q())`` and ``filter(~Q())`` keep every row.
+    """
+    node = _resolve_q(model, spec, q)
+    return And(()) if node is None else node
+
+
+def _resolve_q(model: type[Model], spec: ResourceSpec, q: Q) -> Node | None:
     nodes: list[Node] = []
     for child in q.children:
         if isinstance(child, Q):
-            nodes.append(resolve(model, spec, child))
+            inner = _resolve_q(model, spec, child)
+            if inner is not None:
+                nodes.append(inner)
         else:
             key, value = child
             nodes.append(_resolve_key(model, spec, key, value))
+    if not nodes:
+        return None  # an empty Q: no condition, negated or not
     if q.connector == Q.OR:
         node: Node = _or_of(nodes)
     else:
-        node = and_of(nodes) if nodes else And(())
+        node = and_of(nodes)
     return _negate(node) if q.negated else node
 
 
@@ -413,6 +455,8 @@ class Plan:
     reverse_server: bool  # reverse() with no ordering: the server's order, reversed locally
     empty: bool
     added_includes: tuple[str, ...]
+    #: why evaluating this plan is refused (before any request), or None
+    refused: str | None = None
 
     @property
     def exact(self) -> bool:
@@ -439,6 +483,22 @@ class Plan:
             except (TypeError, ValueError):
                 ok = False
             if not ok:
+                return server
+        return None
+
+    def unchecked(self, objs: Sequence[Any]) -> ServerFilter | None:
+        """A server filter that no row of a page (``objs``, not empty) can be checked on.
+
+        A filter is verified on the rows that carry its field; when no row of a page does
+        (invoices carry no ``projectid``), nothing on the page tells whether the server applied
+        it, and a server that ignored it would have answered with every row.
+        """
+        if not objs:
+            return None
+        raws = [obj._meta.wire_data(obj) for obj in objs]
+        for server in self.server:
+            check = server.check
+            if check is not None and not any(_carried(check, raw) for raw in raws):
                 return server
         return None
 
@@ -497,6 +557,17 @@ def plan(
         if not found.exact:
             residual.append(term)
     merged, empty, demoted = _merge(pushes)
+    refused = None
+    state = _state_filter(model, spec, table, merged, where)
+    if isinstance(state, str):
+        refused = state
+    elif state is not None:
+        merged[state.filter.name] = (state.value, [state])
+    state_meaning = table.get("vis_state")
+    if "vis_state" in merged and state_meaning is not None and not empty:
+        # the list holds exactly the rows of that state: what it implies needs no local check
+        field, value = state_meaning.path.field, merged["vis_state"][0]
+        residual = [t for t in residual if _truth(t, field, value) is not True]
     for push in demoted:
         if push.term not in residual:
             if isinstance(push.term, Wire) and push.term.meaning is None:
@@ -551,7 +622,89 @@ def plan(
         query = attrs.evolve(query, sort=sort)
     reverse_server = reverse and not order
     return Plan(model, spec, query, server, residual_node, where, order, local_order,
-                reverse_server, empty, tuple(added))  # fmt: skip
+                reverse_server, empty, tuple(added), refused)  # fmt: skip
+
+
+# --- deleted rows ---------------------------------------------------------------------------------
+# FreshBooks lists leave deleted rows (vis_state 1) out unless ``search[vis_state]=1`` is sent,
+# and then lists only those [doc].  A condition on the state that a deleted row can satisfy is
+# therefore answered from the default list only when it also holds for no other row: the plan
+# sends ``search[vis_state]=1``.  One that matches deleted and other rows cannot be read from one
+# list; evaluating it is refused, naming the two queries that read each part.
+
+_DELETED, _NOT_DELETED = 1, (0, 2, None)
+
+
+def _state_filter(
+    model: type[Model],
+    spec: ResourceSpec,
+    table: Mapping[str, Meaning | None],
+    merged: Mapping[str, Any],
+    where: Node,
+) -> _Push | str | None:
+    """The state filter a condition on deleted rows needs, a refusal, or None (nothing to do)."""
+    meaning = table.get("vis_state")
+    if meaning is None or not meaning.simple or meaning.path.lookup != "exact":
+        return None
+    if "vis_state" in merged or meaning.path.transform is not None:
+        return None  # the filter is sent: the list holds exactly the rows of that state
+    field = meaning.path.field
+    if not _mentions(where, field):
+        return None  # no condition on the state: the default list is the answer's universe
+    coerce = _fields(model)[field].type.coerce
+    deleted = coerce(_DELETED)
+    if _truth(where, field, deleted) is False:
+        return None  # no deleted row can match: the default list holds every match
+    others = [None if v is None else coerce(v) for v in _NOT_DELETED]
+    if all(_truth(where, field, v) is False for v in others):
+        term = Cond(key=f"{field}={int(deleted)}", field=field, wire=meaning.path.wire,
+                    kind=meaning.path.kind, lookup="exact", value=deleted)  # fmt: skip
+        return _Push(spec.filters["vis_state"], "equal", deleted, term)
+    return (
+        f"{where.describe()} can match deleted {spec.list_key} ({field}={int(deleted)}) as well as "
+        f"others, but FreshBooks lists deleted {spec.list_key} only when asked for "
+        f"search[vis_state]={int(deleted)} alone, so no single list holds both. Read the two "
+        f"parts separately: add .filter({field}={int(deleted)}) for the deleted ones and "
+        f".exclude({field}={int(deleted)}) for the others"
+    )
+
+
+def _mentions(node: Node, field: str) -> bool:
+    if isinstance(node, Cond):
+        return node.field == field and node.item_field is None
+    if isinstance(node, (And, Or)):
+        return any(_mentions(c, field) for c in node.children)
+    if isinstance(node, Not):
+        return _mentions(node.child, field)
+    if isinstance(node, Wire) and node.meaning is not None:
+        return _mentions(node.meaning, field)
+    return False
+
+
+def _truth(node: Node, field: str, value: Any) -> bool | None:
+    """Whether ``node`` holds for a row whose ``field`` is ``value``: None when it depends on
+    other fields (three-valued logic)."""
+    if isinstance(node, Cond):
+        if node.field != field or node.item_field is not None:
+            return None
+        try:
+            return compare(node, value)
+        except (TypeError, ValueError):  # pragma: no cover - coerced values compare
+            return None
+    if isinstance(node, Nothing):
+        return False
+    if isinstance(node, Not):
+        inner = _truth(node.child, field, value)
+        return None if inner is None else not inner
+    if isinstance(node, (And, Or)):
+        results = [_truth(c, field, value) for c in node.children]
+        decisive = isinstance(node, Or)  # True decides an OR, False an AND
+        if decisive in results:
+            return decisive
+        return None if None in results else not decisive
+    if isinstance(node, Wire) and node.meaning is not None:
+        return _truth(node.meaning, field, value)
+    return None
 
 
 def _check_of(meaning: Meaning | None, value: Any) -> Node | None:
@@ -816,18 +969,25 @@ def _bounds(cond: Cond) -> tuple[Any, bool, Any, bool, Any, bool, str] | None:
     if cond.transform == "year":
         if lookup == "in":
             return None
-        years = value if lookup == "range" else (value, value)
-        first, last = dt.date(years[0], 1, 1), dt.date(years[1], 12, 31)
-        table = {
-            "exact": (first, True, last, True),
-            "range": (first, True, last, True),
-            "gte": (first, True, None, False),
-            "gt": (dt.date(value + 1, 1, 1) if lookup == "gt" else first, True, None, False),
-            "lt": (None, False, dt.date(value, 1, 1) if lookup == "lt" else last, False),
-            "lte": (None, False, last, True),
-        }
-        lo, lo_closed, hi, hi_closed = table[lookup]
-        return lo, lo_closed, hi, hi_closed, dt.timedelta(days=1), True, "date"
+        # the years of the condition, as [low, high] (None: unbounded); a bound beyond the
+        # years dates have is no bound (_years already turned an impossible one into Nothing)
+        low: int | None
+        high: int | None
+        if lookup in ("exact", "range"):
+            low, high = value if lookup == "range" else (value, value)
+        elif lookup in ("gt", "gte"):
+            low, high = value + (lookup == "gt"), None
+        else:
+            low, high = None, value - (lookup == "lt")
+        if low is not None and low <= dt.MINYEAR:
+            low = None
+        if high is not None and high >= dt.MAXYEAR:
+            high = None
+        if low is None and high is None:
+            return None  # every dated row: nothing to send (the residual keeps the condition)
+        lo = None if low is None else dt.date(low, 1, 1)
+        hi = None if high is None else dt.date(high, 12, 31)
+        return lo, lo is not None, hi, hi is not None, dt.timedelta(days=1), True, "date"
     if cond.transform in ("month", "day"):
         return None
     if cond.transform == "date":

@@ -13,8 +13,9 @@ plan is *exact* (no residual, server-side or no ordering):
 =========================  ==================================================================
 ``count()``                one request (a full page, whose rows are verified; then ``total``)
 ``exists()``, ``first()``  one request
-``qs[i]``                  one request (``per_page=1``, ``page=i+1``)
-``qs[a:b]``                one request when some page size <= 100 holds rows a..b-1
+``qs[i]``, ``qs[a:b]``     with server filters: one request (rows ``0..b-1``) when ``b <= 100``,
+                           else the aligned pages of 100 holding the rows; without: one
+                           request when some page size <= 100 holds rows a..b-1
 iteration, ``len``         ``ceil(N / 100)`` requests at ``per_page=100``
 ``get(pk)``                one GET of the single resource
 ``iterator()``             streams page by page and keeps nothing
@@ -229,7 +230,8 @@ class QuerySet(Generic[M]):
 
         Without it, evaluating a query that sends such a filter raises
         ``UnverifiableFilterError`` before any request: a server ignoring the filter would
-        answer with every row, and nothing on the rows could tell.
+        answer with every row, and nothing on the rows could tell.  It also trusts a filter
+        whose field no row of a page carries (otherwise ``FilterNotAppliedError``).
         """
         return self._chain(_unverified_ok=True)
 
@@ -312,13 +314,27 @@ class QuerySet(Generic[M]):
         return self._client or default_client()
 
     def _first_window(self) -> tuple[int, int]:
-        max_per_page = self.model._meta.resource.max_per_page  # type: ignore[union-attr]
-        if self._high is not None and self._get_plan().exact:
-            window = page_window(self._low, self._high, max_per_page)
-            if window is not None:
-                return window
-        if not self._get_plan().exact:
+        """``(page, per_page)`` of the first request.
+
+        With server filters, a window's rows are trusted only when the rows that place them are
+        verified too: a server that ignored a filter would number its rows differently.  So a
+        window ending at most one page in reads rows ``[0, end)`` in one request (every row of
+        the prefix matches, so the window is right whatever the server did with the filter),
+        and one further in reads the whole aligned pages of ``max_per_page`` holding it (each
+        verified whole, as ``count()`` trusts a verified full page).  Without server filters the
+        server's paging is exact: the smallest page holding the window.
+        """
+        the_plan = self._get_plan()
+        max_per_page = the_plan.spec.max_per_page
+        if not the_plan.exact:
             return 1, max_per_page
+        if self._high is not None:
+            if not the_plan.server:
+                window = page_window(self._low, self._high, max_per_page)
+                if window is not None:
+                    return window
+            elif self._high <= max_per_page:
+                return 1, self._high
         return self._low // max_per_page + 1, max_per_page
 
     @property
@@ -343,6 +359,8 @@ class QuerySet(Generic[M]):
         """
         the_plan = self._get_plan()
         spec = the_plan.spec
+        if the_plan.refused is not None:
+            raise InvalidFilterValue(the_plan.refused)
         if the_plan.unverifiable and not self._unverified_ok:
             names = ", ".join(s.parameter() for s in the_plan.unverifiable)
             raise UnverifiableFilterError(
@@ -357,7 +375,7 @@ class QuerySet(Generic[M]):
             expect=spec.counted_page if need_total else spec.page,
         )
         objs = self._hydrate(rows, client, related=False)
-        _verify(the_plan, objs)
+        _verify(the_plan, objs, self._unverified_ok)
         self._prefetch(objs, client)
         return objs, total, pages
 
@@ -907,8 +925,25 @@ class QuerySet(Generic[M]):
 # --- verification ---------------------------------------------------------------------------------
 
 
-def _verify(the_plan: Plan, objs: list[Any]) -> None:
-    """Raise ``FilterNotAppliedError`` if a row contradicts a server filter it carries."""
+def _verify(the_plan: Plan, objs: list[Any], unverified_ok: bool = False) -> None:
+    """Raise ``FilterNotAppliedError`` if a row contradicts a server filter it carries, or if
+    no row of the page carries a value a server filter can be checked on (then nothing shows
+    that the server applied it; ``allow_unverified()`` trusts it)."""
+    unchecked = None if unverified_ok else the_plan.unchecked(objs)
+    if unchecked is not None:
+        spec = the_plan.spec
+        wire = None if unchecked.check is None else carried_key(unchecked.check)
+        parameter = unchecked.parameter()
+        raise FilterNotAppliedError(
+            f"filter {unchecked.name!r} ({parameter}) cannot be shown applied: none of the "
+            f"{len(objs)} {spec.list_key} this page returned carries a value for {wire!r}, and "
+            f"a server that ignored the filter would answer with every {spec.single_key}.  "
+            "Nothing from this answer was used; filter on a field the rows carry, or call "
+            ".allow_unverified() to trust the server",
+            filter=unchecked.name,
+            parameter=parameter,
+            row_id=objs[0].pk,
+        )
     for obj in objs:
         server = the_plan.contradiction(obj)
         if server is not None:
@@ -1020,7 +1055,10 @@ class Explanation:
                 )
             else:
                 wire = carried_key(s.check)
-                how = f"verified on every row (rows carry {wire!r})"
+                how = (
+                    f"verified on every row that carries {wire!r} (a page where none does "
+                    "raises FilterNotAppliedError unless allow_unverified())"
+                )
                 if wire in the_plan.added_includes:
                     how += f"; include[]={wire} added to check it"
             server.append((s.parameter(), meaning, how))
@@ -1037,10 +1075,20 @@ class Explanation:
         if the_plan.empty:
             requests = "none: the query matches nothing"
             urls: tuple[str, ...] = ()
+        elif the_plan.refused is not None:
+            requests = "none: evaluating it raises InvalidFilterValue: " + the_plan.refused
+            urls = ()
         elif the_plan.exact:
             requests = (
                 f"iteration: one request per {spec.max_per_page} rows; count(), exists(), "
-                f"first(), qs[i] and a slice within one page: 1 request"
+                f"first(): 1 request; qs[i] and qs[a:b]: "
+                + (
+                    f"1 request for rows 0..b-1 when b <= {spec.max_per_page} (the rows before "
+                    f"the window are verified too), else the pages of {spec.max_per_page} "
+                    "holding it"
+                    if the_plan.server
+                    else "1 request when one page holds the window"
+                )
             )
             urls = (url,)
         else:

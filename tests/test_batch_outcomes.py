@@ -361,7 +361,8 @@ def test_runs_show_and_the_cli_report_name_unsettled_writes(sb, journal, tmp_pat
         .filter(id__in=ids)
         .update(po_number="PO-CLI", workers=1, journal=journal, progress=False)
     )
-    assert main(["--journal", str(tmp_path / "journal.sqlite3"), "runs", "show", result.run_id]) == 0
+    path = str(tmp_path / "journal.sqlite3")
+    assert main(["--journal", path, "runs", "show", result.run_id]) == 0
     shown = capsys.readouterr().out
     assert "status     interrupted" in shown and "unsettled  1" in shown
 

@@ -81,9 +81,7 @@ def test_a_condition_only_deleted_rows_meet_asks_for_them(objects, sb, by_state,
     ],
     ids=["in", "or", "exclude", "gte", "or-other-field"],
 )
-def test_a_condition_deleted_and_other_rows_meet_is_refused_before_any_request(
-    objects, sb, build
-):
+def test_a_condition_deleted_and_other_rows_meet_is_refused_before_any_request(objects, sb, build):
     qs = build(objects)  # building it is fine (it may be narrowed further)
     for evaluate in (list, len, lambda q: q.count(), lambda q: q.first(), lambda q: q[0]):
         with pytest.raises(InvalidFilterValue) as info:
@@ -402,3 +400,61 @@ def test_a_year_bound_beyond_the_calendar_is_no_bound(objects, lookups, keep):
     expected = {o.id for o in objects.all() if o.create_date is not None and keep(o.create_date)}
     assert expected
     assert ids(objects.filter(**lookups)) == expected
+
+
+# --- 7. aggregates ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "aggregate",
+    ["Sum('v3_status')", "Avg('v3_status')", "Sum('lines')", "Sum('create_date')",
+     "Avg('create_date')", "Sum('invoice_number')", "Avg('auto_bill')", "Min('lines')",
+     "Count(by_currency=True)", "Sum('customerid', by_currency=True)"],
+)  # fmt: skip
+def test_an_aggregate_over_a_field_it_cannot_take_is_refused_before_any_request(
+    objects, sb, aggregate
+):
+    from freshbooks_orm.errors import UnsupportedOperationError
+    from freshbooks_orm.orm.aggregates import Avg, Count, Min, Sum
+
+    agg = eval(aggregate, {"Sum": Sum, "Avg": Avg, "Min": Min, "Count": Count})
+    with pytest.raises(UnsupportedOperationError) as info:
+        objects.include("lines").aggregate(agg)
+    message = str(info.value)
+    if "by_currency" in aggregate:
+        assert "amount" in message and "outstanding" in message
+    else:
+        assert "Fields it takes: " in message
+        named = message.split("Fields it takes: ")[1].rstrip(".").split(", ")
+        assert "amount" in named and "outstanding" in named
+        if not aggregate.startswith("Min"):
+            assert not {"v3_status", "create_date", "lines", "invoice_number"} & set(named)
+    assert sb.requests == []
+
+
+def test_sum_and_avg_take_numbers_and_money(objects):
+    from freshbooks_orm.orm.aggregates import Avg, Sum
+
+    usd = objects.filter(currency_code="USD")
+    result = usd.aggregate(Sum("amount"), Avg("discount_value"), Sum("due_offset_days"))
+    assert result["amount__sum"].code == "USD"
+
+
+@pytest.mark.parametrize(
+    "build",
+    [lambda o: o.none(), lambda o: o.filter(amount__lt=-(10**9)), lambda o: o.filter(id__in=[])],
+    ids=["none", "no-match", "in-empty"],
+)
+def test_by_currency_over_no_rows_is_an_empty_dict(objects, build):
+    from freshbooks_orm.orm.aggregates import Avg, Max, Sum
+
+    qs = build(objects)
+    assert qs.aggregate(
+        Sum("amount", by_currency=True),
+        m=Max("outstanding", by_currency=True),
+        a=Avg("amount", by_currency=True),
+    ) == {
+        "amount__sum": {},
+        "m": {},
+        "a": {},
+    }

@@ -458,3 +458,78 @@ def test_by_currency_over_no_rows_is_an_empty_dict(objects, build):
         "m": {},
         "a": {},
     }
+
+
+# --- 6. several conditions on one list item -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def with_lines(sb, client):
+    invoices = list(Invoice.objects.using(client).include("lines"))
+    # a line name and a qty that occur together on no line of some invoice having both
+    for inv in invoices:
+        for line in inv.lines:
+            other = next((x.qty for x in inv.lines if x.qty != line.qty), None)
+            if other is not None and not any(
+                x.name == line.name and x.qty == other for x in inv.lines
+            ):
+                return invoices, line.name, other
+    raise AssertionError("the seed has no invoice with two different lines")
+
+
+def _where(invoices, keep):
+    return {inv.id for inv in invoices if keep(list(inv.lines))}
+
+
+def test_conditions_on_lines_in_one_filter_call_hold_for_the_same_line(objects, sb, with_lines):
+    invoices, name, qty = with_lines
+    same = _where(invoices, lambda lines: any(x.name == name and x.qty == qty for x in lines))
+    apart = _where(
+        invoices,
+        lambda lines: any(x.name == name for x in lines) and any(x.qty == qty for x in lines),
+    )
+    assert apart - same, "the case must tell the two readings apart"
+    assert ids(objects.filter(lines__name=name, lines__qty=qty)) == same
+    assert ids(objects.filter(Q(lines__name=name) & Q(lines__qty=qty))) == same
+    assert ids(objects.filter(Q(lines__name=name), lines__qty__in=[qty])) == same
+    # separate filter() calls: each may match a different line (Django too)
+    assert ids(objects.filter(lines__name=name).filter(lines__qty=qty)) == apart
+    # exclude(): as Django documents, the conditions need not hold for the same line
+    everything = {inv.id for inv in invoices}
+    assert ids(objects.exclude(lines__name=name, lines__qty=qty)) == everything - apart
+    # a negation inside filter() speaks of every line
+    no_qty = _where(
+        invoices,
+        lambda lines: any(x.name == name for x in lines) and not any(x.qty == qty for x in lines),
+    )
+    assert ids(objects.filter(~Q(lines__qty=qty), lines__name=name)) == no_qty
+
+
+def test_one_line_conditions_send_a_superset_filter(objects, sb, with_lines):
+    invoices, name, qty = with_lines
+    word = name.split()[0].lower()
+    qs = objects.filter(lines__name__icontains=word, lines__qty=qty, v3_status__in=["paid"])
+    expected = {
+        inv.id
+        for inv in invoices
+        if inv.v3_status == "paid"
+        and any(word in x.name.lower() and x.qty == qty for x in inv.lines)
+    }
+    sb.requests.clear()
+    assert ids(qs) == expected
+    assert ids(objects.filter(lines__name__icontains=word, lines__qty=qty))  # not a vacuous case
+    query = sb.requests[0].query
+    assert ("search[item_name]", word) in query and ("include[]", "lines") in query
+    assert "one lines item" in qs.explain().local
+
+
+def test_a_row_without_items_meets_only_isnull(objects, with_lines):
+    invoices, _name, qty = with_lines
+    expected = _where(
+        invoices,
+        lambda lines: not lines or any(x.name is None and x.qty is None for x in lines),
+    )
+    assert ids(objects.filter(lines__name__isnull=True, lines__qty__isnull=True)) == expected
+    assert not ids(objects.filter(lines__name__isnull=True, lines__qty=qty)) & _where(
+        invoices, lambda lines: not lines
+    )

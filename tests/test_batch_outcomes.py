@@ -258,3 +258,89 @@ def test_malformed_fresh_lines_fail_that_item_with_a_typed_error_and_the_rest_go
     assert puts(sb)[ids[1]] == 0 and sb.invoices[ids[1]]["lines"] == lines_before[ids[1]]
     assert items(journal, result.run_id)[ids[1]].state == "failed"
     assert journal.run(result.run_id).status == "finished"
+
+
+# --- a vis_state that is not a number in the list answer of a batch delete -----------------------
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_a_delete_reports_an_unreadable_vis_state_as_that_items_field_value_error(
+    sb, journal, dry_run
+):
+    from freshbooks_orm.errors import FieldValueError
+
+    client = sb.client(retry=FAST)
+    ids = visible(sb)[:3]
+    real = client.request
+
+    def request(method, path, *args, **kwargs):
+        answer = real(method, path, *args, **kwargs)
+        for row in getattr(answer, "rows", None) or ():
+            if row.get("id") == ids[1]:
+                row["vis_state"] = "archived"
+        return answer
+
+    client.request = request
+    result = Invoice.objects.using(client).filter(id__in=ids).delete(
+        dry_run=dry_run, workers=1, journal=journal, progress=False
+    )
+    error = result.errors[ids[1]]
+    assert isinstance(error, FieldValueError) and error.field == "vis_state"
+    assert error.value == "archived" and error.object_id == ids[1]
+    assert result.failed == 1 and (result.planned if dry_run else result.done) == 2
+    assert sb.invoices[ids[1]]["vis_state"] == 0
+    assert [sb.invoices[i]["vis_state"] for i in (ids[0], ids[2])] == [0 if dry_run else 1] * 2
+
+
+# --- the API host a journal records --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "host"),
+    [
+        ("http://user:pw@host.example:8080/x", "host.example:8080"),
+        ("https://api.freshbooks.com", "api.freshbooks.com"),
+        ("https://token@API.FreshBooks.com/", "api.freshbooks.com"),
+        ("http://u:p@[::1]:99/", "[::1]:99"),
+        ("http://127.0.0.1:5555", "127.0.0.1:5555"),
+    ],
+)
+def test_the_journal_records_the_api_host_without_user_or_password(url, host):
+    from freshbooks_orm.batch.execute import _host
+
+    assert _host(url) == host
+
+
+def test_a_run_is_journalled_and_shown_without_the_urls_user_and_password(
+    sb, journal, tmp_path, capsys
+):
+    from freshbooks_orm.cli import main
+
+    client = sb.client(retry=FAST)
+    ids = visible(sb)[:2]
+    real_url = client.base_url
+    client.base_url = real_url.replace("://", "://audit-user:s3cret-pw@", 1)
+    try:
+        result = Invoice.objects.using(client).filter(id__in=ids).update(
+            po_number="PO-HOST", journal=journal, progress=False
+        )
+    finally:
+        client.base_url = real_url
+    assert result.done == 2
+    run = journal.run(result.run_id)
+    assert run.api_host == real_url.split("//", 1)[1].split("/", 1)[0]
+    raw = (tmp_path / "journal.sqlite3").read_bytes()
+    assert b"s3cret-pw" not in raw and b"audit-user" not in raw
+    # a journal written before 0.2.0 may hold the user:password: never shown, still resumable
+    journal.db.execute(
+        "UPDATE runs SET api_host = ? WHERE id = ?",
+        (f"audit-user:s3cret-pw@{run.api_host}", run.id),
+    )
+    journal.db.commit()
+    assert journal.run(run.id).api_host == run.api_host
+    assert main(["--journal", str(tmp_path / "journal.sqlite3"), "runs", "show", run.id]) == 0
+    shown = capsys.readouterr()
+    assert run.api_host in shown.out and "s3cret" not in shown.out + shown.err
+    reverted = undo(run.id, client=client, journal=journal, progress=False)
+    assert reverted.ok and reverted.done == 2
+    assert journal.run(reverted.run_id).api_host == run.api_host

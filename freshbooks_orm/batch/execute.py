@@ -22,7 +22,7 @@ from ..errors import (
 )
 from ..http.transport import Client
 from ..orm.model import Model
-from .journal import ItemRecord, Journal, RunRecord
+from .journal import ItemRecord, Journal, RunRecord, without_userinfo
 from .results import BatchInterrupted, BatchResult, ItemOutcome, PlannedChange, _describe, _one_line
 from .wire import (
     _changed_since,
@@ -422,12 +422,22 @@ def _stderr_is_tty() -> bool:
 
 
 def _host(base_url: str) -> str:
-    return urlsplit(base_url).netloc or base_url
+    """The API host a journal records: ``host[:port]``, never a ``user:password@``."""
+    parts = urlsplit(base_url)
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:  # a port that is not a number
+        host, port = None, None
+    if not host:
+        return without_userinfo(parts.netloc or base_url)
+    if ":" in host:  # IPv6
+        host = f"[{host}]"
+    return host if port is None else f"{host}:{port}"
 
 
 def _check_target(record: RunRecord, client: Client) -> None:
     here = (client.account_id, _host(client.base_url))
-    if (record.account_id, record.api_host) != here:
+    if (record.account_id, _host(f"//{record.api_host}")) != here:
         raise ConfigurationError(
             f"run {record.id} was made against account {record.account_id} at "
             f"{record.api_host}; this client is for account {here[0]} at {here[1]}"

@@ -290,6 +290,11 @@ class Lease:
         return pid_alive(self.pid)
 
 
+def without_userinfo(host: str) -> str:
+    """``host`` without a ``user:password@`` a journal written before 0.2.0 may hold."""
+    return host.rsplit("@", 1)[-1]
+
+
 @attrs.frozen
 class RunRecord:
     """One run as the journal holds it; the counts are computed from its items.
@@ -568,7 +573,7 @@ class Journal:
                     action,
                     resource,
                     account_id,
-                    api_host,
+                    without_userinfo(api_host),
                     dumps(filter),
                     dumps(changes),
                     note,
@@ -936,7 +941,7 @@ class Journal:
             action=str(row["action"]),
             resource=str(row["resource"]),
             account_id=str(row["account_id"]),
-            api_host=str(row["api_host"]),
+            api_host=without_userinfo(str(row["api_host"])),
             filter=loads(row["filter"]),
             changes=loads(row["changes"]),
             note=row["note"],

@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from ..errors import InvalidFieldValue, ReadOnlyFieldError, UnknownFieldError, closest
+from ..errors import (
+    FieldValueError,
+    InvalidFieldValue,
+    ReadOnlyFieldError,
+    UnknownFieldError,
+    closest,
+)
 from ..http.transport import Client
 from ..orm.model import FieldKind, Model
 from .execute import (
@@ -32,7 +38,9 @@ from .wire import (
     _field_name,
     _image,
     _matches,
+    _nested_by_wire,
     _resource_name,
+    _same,
     _updated_of,
     _wanted_includes,
     _wire_value,
@@ -260,11 +268,16 @@ def _plan_object(obj: Model, edit: Edit | None, action: str, read_only: Any) -> 
     entry = _Entry(int(obj.pk), "unchanged", before_updated=_updated_of(type(obj), raw))
     if action == "delete":
         state_field, deleted, active = _delete_values(type(obj))
-        current = raw.get(state_field)
-        if current is not None and _as_int(current) == deleted:
+        try:  # read through the model's field: a value it cannot read is a FieldValueError
+            value = getattr(obj, _field_name(type(obj), state_field))
+            current = None if value is None else int(value)
+        except FieldValueError as exc:
+            entry.state, entry.error = "failed", exc
+            return entry
+        if current == deleted:
             return entry
         entry.state = "planned"
-        entry.before = {state_field: active if current is None else int(current)}
+        entry.before = {state_field: active if current is None else current}
         entry.payload = {state_field: deleted}
         return entry
     meta.set_client(obj, read_only)
@@ -273,9 +286,21 @@ def _plan_object(obj: Model, edit: Edit | None, action: str, read_only: Any) -> 
         edit(obj)
         names = obj.dirty_fields
         if names:
-            entry.payload = obj.to_payload(names)
-            entry.before = _image(type(obj), raw, entry.payload)
-            entry.state = "planned"
+            payload = obj.to_payload(names)
+            # a value the write would find already there (None and "" alike, as the fresh
+            # check right before each PUT compares them) is no change: the dry run and the
+            # real run must agree
+            payload = {
+                k: v
+                for k, v in payload.items()
+                if k not in raw
+                or _nested_by_wire(type(obj), k) is not None
+                or not _same(type(obj), k, raw[k], v)
+            }
+            if payload:
+                entry.payload = payload
+                entry.before = _image(type(obj), raw, entry.payload)
+                entry.state = "planned"
     except Exception as exc:
         entry.state, entry.error = "failed", exc
     return entry

@@ -76,7 +76,7 @@ def _yes_option(p: argparse.ArgumentParser) -> None:
 
 def _scope_and_batch_options(p: argparse.ArgumentParser) -> None:
     """The options of a resource's ``update`` and ``delete`` after its own ones."""
-    p.add_argument("--all", action="store_true", help="allow running without --filter")
+    p.add_argument("--all", action="store_true", help="allow running without --filter or --exclude")
     p.add_argument("--note", help="a note stored with the run in the journal")
     _batch_options(p)
 

@@ -194,7 +194,9 @@ def cmd_show(ctx: Context) -> int:
 def _check_scope(ctx: Context, filters: dict[str, Any], verb: str) -> None:
     if not filters and not ctx.args.exclude and not ctx.args.all:
         noun = ctx.args.resource.replace("_", " ")
-        raise UsageError(f"{verb} without --filter would touch all {noun}; add --all to mean it")
+        raise UsageError(
+            f"{verb} without --filter or --exclude would touch all {noun}; add --all to mean it"
+        )
 
 
 def _execute(ctx: Context, the_plan: batch.Plan, verb: str) -> int:

@@ -81,9 +81,7 @@ def test_a_condition_only_deleted_rows_meet_asks_for_them(objects, sb, by_state,
     ],
     ids=["in", "or", "exclude", "gte", "or-other-field"],
 )
-def test_a_condition_deleted_and_other_rows_meet_is_refused_before_any_request(
-    objects, sb, build
-):
+def test_a_condition_deleted_and_other_rows_meet_is_refused_before_any_request(objects, sb, build):
     qs = build(objects)  # building it is fine (it may be narrowed further)
     for evaluate in (list, len, lambda q: q.count(), lambda q: q.first(), lambda q: q[0]):
         with pytest.raises(InvalidFilterValue) as info:
@@ -402,3 +400,136 @@ def test_a_year_bound_beyond_the_calendar_is_no_bound(objects, lookups, keep):
     expected = {o.id for o in objects.all() if o.create_date is not None and keep(o.create_date)}
     assert expected
     assert ids(objects.filter(**lookups)) == expected
+
+
+# --- 7. aggregates ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "aggregate",
+    ["Sum('v3_status')", "Avg('v3_status')", "Sum('lines')", "Sum('create_date')",
+     "Avg('create_date')", "Sum('invoice_number')", "Avg('auto_bill')", "Min('lines')",
+     "Count(by_currency=True)", "Sum('customerid', by_currency=True)"],
+)  # fmt: skip
+def test_an_aggregate_over_a_field_it_cannot_take_is_refused_before_any_request(
+    objects, sb, aggregate
+):
+    from freshbooks_orm.errors import UnsupportedOperationError
+    from freshbooks_orm.orm.aggregates import Avg, Count, Min, Sum
+
+    agg = eval(aggregate, {"Sum": Sum, "Avg": Avg, "Min": Min, "Count": Count})
+    with pytest.raises(UnsupportedOperationError) as info:
+        objects.include("lines").aggregate(agg)
+    message = str(info.value)
+    if "by_currency" in aggregate:
+        assert "amount" in message and "outstanding" in message
+    else:
+        assert "Fields it takes: " in message
+        named = message.split("Fields it takes: ")[1].rstrip(".").split(", ")
+        assert "amount" in named and "outstanding" in named
+        if not aggregate.startswith("Min"):
+            assert not {"v3_status", "create_date", "lines", "invoice_number"} & set(named)
+    assert sb.requests == []
+
+
+def test_sum_and_avg_take_numbers_and_money(objects):
+    from freshbooks_orm.orm.aggregates import Avg, Sum
+
+    usd = objects.filter(currency_code="USD")
+    result = usd.aggregate(Sum("amount"), Avg("discount_value"), Sum("due_offset_days"))
+    assert result["amount__sum"].code == "USD"
+
+
+@pytest.mark.parametrize(
+    "build",
+    [lambda o: o.none(), lambda o: o.filter(amount__lt=-(10**9)), lambda o: o.filter(id__in=[])],
+    ids=["none", "no-match", "in-empty"],
+)
+def test_by_currency_over_no_rows_is_an_empty_dict(objects, build):
+    from freshbooks_orm.orm.aggregates import Avg, Max, Sum
+
+    qs = build(objects)
+    assert qs.aggregate(
+        Sum("amount", by_currency=True),
+        m=Max("outstanding", by_currency=True),
+        a=Avg("amount", by_currency=True),
+    ) == {
+        "amount__sum": {},
+        "m": {},
+        "a": {},
+    }
+
+
+# --- 6. several conditions on one list item -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def with_lines(sb, client):
+    invoices = list(Invoice.objects.using(client).include("lines"))
+    # a line name and a qty that occur together on no line of some invoice having both
+    for inv in invoices:
+        for line in inv.lines:
+            other = next((x.qty for x in inv.lines if x.qty != line.qty), None)
+            if other is not None and not any(
+                x.name == line.name and x.qty == other for x in inv.lines
+            ):
+                return invoices, line.name, other
+    raise AssertionError("the seed has no invoice with two different lines")
+
+
+def _where(invoices, keep):
+    return {inv.id for inv in invoices if keep(list(inv.lines))}
+
+
+def test_conditions_on_lines_in_one_filter_call_hold_for_the_same_line(objects, sb, with_lines):
+    invoices, name, qty = with_lines
+    same = _where(invoices, lambda lines: any(x.name == name and x.qty == qty for x in lines))
+    apart = _where(
+        invoices,
+        lambda lines: any(x.name == name for x in lines) and any(x.qty == qty for x in lines),
+    )
+    assert apart - same, "the case must tell the two readings apart"
+    assert ids(objects.filter(lines__name=name, lines__qty=qty)) == same
+    assert ids(objects.filter(Q(lines__name=name) & Q(lines__qty=qty))) == same
+    assert ids(objects.filter(Q(lines__name=name), lines__qty__in=[qty])) == same
+    # separate filter() calls: each may match a different line (Django too)
+    assert ids(objects.filter(lines__name=name).filter(lines__qty=qty)) == apart
+    # exclude(): as Django documents, the conditions need not hold for the same line
+    everything = {inv.id for inv in invoices}
+    assert ids(objects.exclude(lines__name=name, lines__qty=qty)) == everything - apart
+    # a negation inside filter() speaks of every line
+    no_qty = _where(
+        invoices,
+        lambda lines: any(x.name == name for x in lines) and not any(x.qty == qty for x in lines),
+    )
+    assert ids(objects.filter(~Q(lines__qty=qty), lines__name=name)) == no_qty
+
+
+def test_one_line_conditions_send_a_superset_filter(objects, sb, with_lines):
+    invoices, name, qty = with_lines
+    word = name.split()[0].lower()
+    qs = objects.filter(lines__name__icontains=word, lines__qty=qty, v3_status__in=["paid"])
+    expected = {
+        inv.id
+        for inv in invoices
+        if inv.v3_status == "paid"
+        and any(word in x.name.lower() and x.qty == qty for x in inv.lines)
+    }
+    sb.requests.clear()
+    assert ids(qs) == expected
+    assert ids(objects.filter(lines__name__icontains=word, lines__qty=qty))  # not a vacuous case
+    query = sb.requests[0].query
+    assert ("search[item_name]", word) in query and ("include[]", "lines") in query
+    assert "one lines item" in qs.explain().local
+
+
+def test_a_row_without_items_meets_only_isnull(objects, with_lines):
+    invoices, _name, qty = with_lines
+    expected = _where(
+        invoices,
+        lambda lines: not lines or any(x.name is None and x.qty is None for x in lines),
+    )
+    assert ids(objects.filter(lines__name__isnull=True, lines__qty__isnull=True)) == expected
+    assert not ids(objects.filter(lines__name__isnull=True, lines__qty=qty)) & _where(
+        invoices, lambda lines: not lines
+    )

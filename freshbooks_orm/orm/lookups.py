@@ -38,6 +38,7 @@ __all__ = [
     "Nothing",
     "Or",
     "Q",
+    "Some",
     "Wire",
     "field_kind",
     "matches",
@@ -200,6 +201,24 @@ class Not(Node):
 
 
 @attrs.frozen
+class Some(Node):
+    """One item of the list ``field`` satisfies every condition of ``child`` on its items.
+
+    Django's rule for a multi-valued relation: the conditions on it inside one ``filter()``
+    call must hold for the *same* item (``filter(lines__name="Travel", lines__qty=5)``: a line
+    named Travel whose qty is 5), while separate ``filter()`` calls, and negations (which
+    Django evaluates as subqueries), may each match a different item.  A row with no items is
+    checked against one empty item (as Django's outer join): only ``__isnull=True`` holds.
+    """
+
+    field: str
+    child: Node
+
+    def describe(self) -> str:
+        return f"one {self.field} item: {_paren(self.child)}"
+
+
+@attrs.frozen
 class Nothing(Node):
     """Matches no row (``none()``, ``id__in=[]``): no request is sent."""
 
@@ -351,27 +370,44 @@ def matches(node: Node, obj: Any, *, lenient: bool = False) -> bool:
     ``lenient`` compares text case-insensitively: it is how a server filter is verified, since
     whether FreshBooks' equals and "like" filters ignore case is not documented.
     """
+    return _match(node, obj, lenient, _UNBOUND)
+
+
+_UNBOUND: Mapping[str, Any] = {}
+_EMPTY_ITEM = object()  # the item a row with no items is checked against (see ``Some``)
+
+
+def _match(node: Node, obj: Any, lenient: bool, bound: Mapping[str, Any]) -> bool:
+    """``matches``, with ``bound``: list field -> the one item its conditions are checked on."""
     if isinstance(node, Cond):
-        return _match_cond(node, obj, lenient)
+        return _match_cond(node, obj, lenient, bound)
     if isinstance(node, And):
-        return all(matches(c, obj, lenient=lenient) for c in node.children)
+        return all(_match(c, obj, lenient, bound) for c in node.children)
     if isinstance(node, Or):
-        return any(matches(c, obj, lenient=lenient) for c in node.children)
-    if isinstance(node, Not):
-        return not matches(node.child, obj, lenient=lenient)
+        return any(_match(c, obj, lenient, bound) for c in node.children)
+    if isinstance(node, Not):  # a negation speaks of every item (Django: a subquery)
+        return not _match(node.child, obj, lenient, _UNBOUND)
+    if isinstance(node, Some):
+        items = list(getattr(obj, node.field) or ()) or [_EMPTY_ITEM]
+        return any(_match(node.child, obj, lenient, {**bound, node.field: item}) for item in items)
     if isinstance(node, Wire):
         if node.meaning is None:
             raise InvalidFilterValue(
                 f"filter {node.name!r} cannot be evaluated locally: the declarations do not say "
                 "what it checks; use it only as a plain filter() argument"
             )
-        return matches(node.meaning, obj, lenient=True)
+        return _match(node.meaning, obj, True, _UNBOUND)  # the API's filter: any item
     if isinstance(node, Nothing):
         return False
     raise TypeError(f"not a condition: {node!r}")  # pragma: no cover
 
 
-def _match_cond(cond: Cond, obj: Any, lenient: bool) -> bool:
+def _match_cond(cond: Cond, obj: Any, lenient: bool, bound: Mapping[str, Any]) -> bool:
+    if cond.item_field is not None and cond.field in bound:
+        item = bound[cond.field]
+        if item is _EMPTY_ITEM:
+            return cond.lookup == "isnull" and bool(cond.value)
+        return _compare(cond, getattr(item, cond.item_field), lenient)
     value = getattr(obj, cond.field)
     if cond.item_field is not None:
         items = value or ()

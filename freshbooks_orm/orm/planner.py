@@ -47,6 +47,7 @@ from .lookups import (
     Nothing,
     Or,
     Q,
+    Some,
     Wire,
     and_of,
     coerce_value,
@@ -62,7 +63,7 @@ from .query import BoolFilter, Filter, InFilter, Query, ResourceSpec, SearchBool
 if TYPE_CHECKING:
     from .model import Model
 
-__all__ = ["Meaning", "Plan", "ServerFilter", "meanings", "plan", "resolve"]
+__all__ = ["Meaning", "Plan", "ServerFilter", "meanings", "plan", "resolve", "same_item"]
 
 
 # --- field paths --------------------------------------------------------------------------------
@@ -348,6 +349,36 @@ def _resolve_q(model: type[Model], spec: ResourceSpec, q: Q) -> Node | None:
     else:
         node = and_of(nodes)
     return _negate(node) if q.negated else node
+
+
+def same_item(node: Node) -> Node:
+    """The conditions of one ``filter()`` call, with those on one list field bound to one item.
+
+    Django: inside one ``filter()`` call, the conditions on a multi-valued relation must hold
+    for the same related item; in separate calls, or negated (``exclude()``, ``~Q``), each may
+    hold for a different one.  The top-level terms that put (not negated) conditions on a list
+    field's items, two or more of them, become ``Some(field, terms)``; the other terms stay
+    as they are (so what the server can filter is still sent).
+    """
+    terms = conjuncts(node)
+    for field in sorted({f for t in terms for f in _bindable(t)}):
+        group = [t for t in terms if field in _bindable(t)]
+        if sum(_bindable(t).count(field) for t in group) < 2:
+            continue
+        rest = [t for t in terms if field not in _bindable(t)]
+        terms = [Some(field, and_of(group)), *rest]
+    return and_of(terms) if terms else node
+
+
+def _bindable(node: Node) -> list[str]:
+    """The list field of each condition on items in ``node`` that is not negated nor bound."""
+    if isinstance(node, Cond):
+        return [node.field] if node.item_field is not None else []
+    if isinstance(node, (And, Or)):
+        return [f for c in node.children for f in _bindable(c)]
+    if isinstance(node, Some):
+        return [f for f in _bindable(node.child) if f != node.field]
+    return []  # Not: a negation speaks of every item; Wire: the API's own any-item filter
 
 
 def _or_of(nodes: list[Node]) -> Node:
@@ -674,7 +705,7 @@ def _mentions(node: Node, field: str) -> bool:
         return node.field == field and node.item_field is None
     if isinstance(node, (And, Or)):
         return any(_mentions(c, field) for c in node.children)
-    if isinstance(node, Not):
+    if isinstance(node, (Not, Some)):
         return _mentions(node.child, field)
     if isinstance(node, Wire) and node.meaning is not None:
         return _mentions(node.meaning, field)
@@ -704,6 +735,8 @@ def _truth(node: Node, field: str, value: Any) -> bool | None:
         return None if None in results else not decisive
     if isinstance(node, Wire) and node.meaning is not None:
         return _truth(node.meaning, field, value)
+    if isinstance(node, Some):  # false when its conditions are, whatever the items
+        return False if _truth(node.child, field, value) is False else None
     return None
 
 
@@ -723,6 +756,8 @@ def _list_fields(node: Node) -> list[str]:
         return [f for c in node.children for f in _list_fields(c)]
     if isinstance(node, Not):
         return _list_fields(node.child)
+    if isinstance(node, Some):
+        return [node.field, *_list_fields(node.child)]
     if isinstance(node, Wire) and node.meaning is not None:
         return _list_fields(node.meaning)
     return []
@@ -738,7 +773,7 @@ def _check_local(node: Node) -> None:
     if isinstance(node, (And, Or)):
         for c in node.children:
             _check_local(c)
-    if isinstance(node, Not):
+    if isinstance(node, (Not, Some)):
         _check_local(node.child)
 
 
@@ -801,6 +836,14 @@ def _pushdowns(
         return _Found(tuple(attrs.evolve(p, term=term) for p in found.pushes), found.exact)
     if isinstance(term, Cond):
         return _cond_pushdowns(term, pool)
+    if isinstance(term, Some):
+        # each condition of the one item also holds for some item: their filters are a superset
+        pushes = [
+            attrs.evolve(p, term=term)
+            for part in conjuncts(term.child)
+            for p in _pushdowns(part, table, pool, spec).pushes
+        ]
+        return _Found(tuple(pushes), False)
     return _Found((), False)
 
 

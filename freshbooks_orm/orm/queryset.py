@@ -56,7 +56,7 @@ from ..errors import (
 )
 from ..http.transport import Client, default_client
 from .lookups import And, Node, Nothing, Q, and_of, matches
-from .planner import Plan, ServerFilter, carried_key, plan, resolve
+from .planner import Plan, ServerFilter, carried_key, plan, resolve, same_item
 from .query import Query, ResourceSpec, page_window
 from .types import Money, to_int
 
@@ -165,12 +165,23 @@ class QuerySet(Generic[M]):
         return self._chain()
 
     def filter(self, *args: Q, **kwargs: Any) -> QuerySet[M]:
-        """Return a new queryset narrowed by lookups and ``Q`` objects (unknown names raise)."""
+        """Return a new queryset narrowed by lookups and ``Q`` objects (unknown names raise).
+
+        As in Django, the conditions on a list field's items given in one call must hold for
+        the same item (``filter(lines__name="Travel", lines__qty=5)``); in separate calls,
+        each may hold for a different item.
+        """
         self._not_sliced("filter")
-        return self._chain(_where=and_of([self._where, self._resolve(Q(*args, **kwargs))]))
+        node = same_item(self._resolve(Q(*args, **kwargs)))
+        return self._chain(_where=and_of([self._where, node]))
 
     def exclude(self, *args: Q, **kwargs: Any) -> QuerySet[M]:
-        """Return a new queryset without the rows matching the lookups (evaluated locally)."""
+        """Return a new queryset without the rows matching the lookups.
+
+        As Django documents for multi-valued relations, the conditions on a list field's items
+        in one ``exclude()`` call need not hold for the same item: ``exclude(lines__name="a",
+        lines__qty=5)`` leaves out the rows with a line named "a" *and* a line of qty 5.
+        """
         self._not_sliced("exclude")
         if not args and not kwargs:
             return self._chain()

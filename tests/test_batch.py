@@ -293,6 +293,24 @@ def test_a_failing_invoice_is_counted_and_does_not_stop_the_rest(sb, journal):
     assert puts(sb) == Counter({failed_id: 1})
 
 
+def test_a_refusal_answered_with_a_success_status_is_failed_not_unsettled(sb, journal):
+    # FreshBooks' errors envelope under HTTP 200: the transport raises it as a refusal, which
+    # says the PUT was not applied, as a 4xx does
+    client = client_of(sb)
+    ids = sorted(visible(sb))[:3]
+    sb.fail_next(200, body={"response": {"errors": [{"errno": 1004, "message": "Nope."}]}},
+                 method="PUT")  # fmt: skip
+    result = (
+        Invoice.objects.using(client)
+        .filter(id__in=ids)
+        .update(po_number="PO-R", journal=journal, workers=1, progress=False)
+    )
+    assert (result.done, result.failed, result.uncertain) == (2, 1, 0)
+    (failed_id,) = result.errors
+    assert sb.invoices[failed_id]["po_number"] != "PO-R"
+    assert journal.items(result.run_id, ("failed",))[0].object_id == failed_id
+
+
 def test_ctrl_c_stops_cleanly_and_resume_finishes_without_repeating(sb, journal):
     client = client_of(sb)
     targets = visible(sb)

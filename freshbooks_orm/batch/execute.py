@@ -268,10 +268,14 @@ def _unreachable(exc: BaseException) -> bool:
 
 def _refused(exc: BaseException) -> bool:
     """The answer to a write says the server did not apply it: a 4xx (validation, not found,
-    forbidden, rate-limited before it was handled).  A 5xx, a timeout or a dropped connection
-    say nothing about whether it landed."""
+    forbidden, rate-limited before it was handled), or a 2xx whose body is the errors
+    envelope.  A 5xx, a timeout or a dropped connection say nothing about whether it landed."""
     status = getattr(exc, "status_code", None) if isinstance(exc, FreshBooksError) else None
-    return status is not None and 400 <= status < 500
+    if status is None:
+        return False
+    # a success status carrying FreshBooks' errors envelope is raised as a refusal (the class of
+    # its errno); a TransportError with a 2xx is an answer that could not be read (applied)
+    return 400 <= status < 500 or (200 <= status < 300 and not isinstance(exc, TransportError))
 
 
 def _applied(exc: BaseException) -> bool:

@@ -544,3 +544,10 @@ def test_a_row_without_items_meets_only_isnull(objects, with_lines):
 def test_a_month_or_day_no_date_has_matches_nothing_without_a_request(objects, sb, lookups):
     assert list(objects.filter(**lookups)) == []
     assert sb.requests == []
+
+
+@pytest.mark.parametrize("value", [2024.5, 2024.0, "x", True, float("nan"), float("inf"), 10**30])
+def test_a_year_that_is_not_a_whole_number_is_refused(objects, sb, value):
+    with pytest.raises(InvalidFilterValue):
+        objects.filter(create_date__year=value)
+    assert sb.requests == []

@@ -344,3 +344,42 @@ def test_a_run_is_journalled_and_shown_without_the_urls_user_and_password(
     reverted = undo(run.id, client=client, journal=journal, progress=False)
     assert reverted.ok and reverted.done == 2
     assert journal.run(reverted.run_id).api_host == run.api_host
+
+
+# --- what the command line says about unsettled writes --------------------------------------------
+
+
+def test_runs_show_and_the_cli_report_name_unsettled_writes(sb, journal, tmp_path, capsys):
+    from freshbooks_orm.cli import main
+    from freshbooks_orm.cli.runs import _report
+
+    client = sb.client(retry=FAST)
+    ids = visible(sb)[:3]
+    answer_5xx_after_applying(client, [ids[0]])
+    result = (
+        Invoice.objects.using(client)
+        .filter(id__in=ids)
+        .update(po_number="PO-CLI", workers=1, journal=journal, progress=False)
+    )
+    path = str(tmp_path / "journal.sqlite3")
+    assert main(["--journal", path, "runs", "show", result.run_id]) == 0
+    shown = capsys.readouterr().out
+    assert "status     interrupted" in shown and "unsettled  1" in shown
+
+    class Ctx:
+        def __init__(self):
+            self.printed, self.notes = [], []
+
+        def print(self, text):
+            self.printed.append(text)
+
+        def note(self, text):
+            self.notes.append(text)
+
+        def opt(self, name):
+            return None
+
+    ctx = Ctx()
+    assert _report(ctx, result) == 1
+    assert "1 unsettled" in ctx.printed[0] and "0 failed" in ctx.printed[0]
+    assert any("may have landed" in n and f"runs resume {result.run_id}" in n for n in ctx.notes)

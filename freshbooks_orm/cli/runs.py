@@ -33,7 +33,13 @@ def _report(ctx: Context, result: batch.BatchResult) -> int:
     elif result.run_id:
         if result.failed or result.conflicts or result.pending:
             ctx.note(f"see: {PROG} runs show {result.run_id} --items")
-        if result.failed or result.pending:
+        if result.uncertain:
+            ctx.note(
+                f"{result.uncertain} write(s) may have landed (the server's answer was lost): "
+                f"{PROG} runs resume {result.run_id} (or runs undo) re-reads them first, "
+                "nothing is sent twice"
+            )
+        elif result.failed or result.pending:
             ctx.note(f"retry with: {PROG} runs resume {result.run_id}")
         if result.done and result.action != "undo":
             ctx.note(f"undo with: {PROG} runs undo {result.run_id}")
@@ -214,6 +220,11 @@ def _describe_run(run: RunRecord) -> str:
         f"changes    {json.dumps(run.changes)}",
         f"matched    {run.matched}: {counts}",
     ]
+    if run.count("writing") and run.status != "running":
+        lines.append(
+            f"unsettled  {run.count('writing')}: their write may have landed (caught mid-write, "
+            "or the server's answer was lost); runs resume or runs undo re-reads them first"
+        )
     if run.note:
         lines.append(f"note       {run.note}")
     return "\n".join(lines)

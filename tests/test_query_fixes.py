@@ -533,3 +533,21 @@ def test_a_row_without_items_meets_only_isnull(objects, with_lines):
     assert not ids(objects.filter(lines__name__isnull=True, lines__qty=qty)) & _where(
         invoices, lambda lines: not lines
     )
+
+
+@pytest.mark.parametrize(
+    "lookups",
+    [{"create_date__month": 13}, {"create_date__month__gt": 12}, {"create_date__day": 0},
+     {"create_date__day__in": [32, 40]}, {"updated__month__lt": 1}],
+    ids=str,
+)  # fmt: skip
+def test_a_month_or_day_no_date_has_matches_nothing_without_a_request(objects, sb, lookups):
+    assert list(objects.filter(**lookups)) == []
+    assert sb.requests == []
+
+
+@pytest.mark.parametrize("value", [2024.5, 2024.0, "x", True, float("nan"), float("inf"), 10**30])
+def test_a_year_that_is_not_a_whole_number_is_refused(objects, sb, value):
+    with pytest.raises(InvalidFilterValue):
+        objects.filter(create_date__year=value)
+    assert sb.requests == []

@@ -26,7 +26,7 @@ from typing import Any, NoReturn
 import attrs
 
 from ..errors import InvalidFilterValue, MixedCurrencyError, UnknownFilterError, closest
-from .types import ChoiceType, EnumType, Money, ValueType, to_date, to_decimal
+from .types import ChoiceType, EnumType, Money, ValueType, to_date, to_decimal, to_int
 
 __all__ = [
     "LOOKUPS",
@@ -335,9 +335,7 @@ def coerce_one(kind: str, type_: ValueType[Any], lookup: str, value: Any) -> Any
     if kind == "int" and isinstance(value, str) and not value.strip().lstrip("-").isdigit():
         raise ValueError(f"expected an integer, got {value!r}")
     if kind == "year" or kind == "month" or kind == "day":
-        if isinstance(value, bool):
-            raise TypeError(f"expected an integer, got {value!r}")
-        return int(value)
+        return to_int(value)  # 2024 or "2024"; never a float truncated (2024.5)
     if kind == "decimal":
         return to_decimal(value)
     if kind == "money":

@@ -139,10 +139,10 @@ def _cond(path: Path, value: Any, key: str) -> Node:
     elif path.transform == "date":
         kind = "date"
     coerced = coerce_value(kind, path.type, path.lookup, value, key)
-    if path.transform == "year":
-        coerced = _years(path.lookup, coerced)
+    if path.transform in _CALENDAR:
+        coerced = _calendar(path.transform, path.lookup, coerced)
         if coerced is None:
-            return Nothing()  # no date has such a year (dates run from year 1 to 9999)
+            return Nothing()  # no date has such a year, month or day
     if path.lookup == "in" and not coerced:
         return Nothing()
     return Cond(
@@ -157,13 +157,18 @@ def _cond(path: Path, value: Any, key: str) -> Node:
     )
 
 
-def _years(lookup: str, value: Any) -> Any:
-    """A ``__year`` value with what no date can have left out; None when nothing can match.
+#: the values ``__year``, ``__month`` and ``__day`` can have
+_CALENDAR = {"year": (dt.MINYEAR, dt.MAXYEAR), "month": (1, 12), "day": (1, 31)}
 
-    Python dates (and FreshBooks') run from year 1 to 9999: ``year__gt=9999`` or ``year=0``
-    match no row, ``year__gte=0`` every dated row.
+
+def _calendar(transform: str, lookup: str, value: Any) -> Any:
+    """A ``__year``/``__month``/``__day`` value with what no date can have left out; None when
+    nothing can match.
+
+    Python dates (and FreshBooks') run from year 1 to 9999: ``year__gt=9999``, ``year=0`` or
+    ``month=13`` match no row, ``year__gte=0`` every dated row.
     """
-    lo, hi = dt.MINYEAR, dt.MAXYEAR
+    lo, hi = _CALENDAR[transform]
     if lookup == "in":
         return tuple(y for y in value if lo <= y <= hi)
     if lookup == "range":
@@ -1013,7 +1018,7 @@ def _bounds(cond: Cond) -> tuple[Any, bool, Any, bool, Any, bool, str] | None:
         if lookup == "in":
             return None
         # the years of the condition, as [low, high] (None: unbounded); a bound beyond the
-        # years dates have is no bound (_years already turned an impossible one into Nothing)
+        # years dates have is no bound (_calendar already turned an impossible one into Nothing)
         low: int | None
         high: int | None
         if lookup in ("exact", "range"):

@@ -234,13 +234,16 @@ class MultipleObjectsReturned(FreshBooksError):
 
 
 class FilterNotAppliedError(FreshBooksError):
-    """The server returned a row that contradicts a filter the query sent.
+    """The server returned a row that contradicts a filter the query sent, or a page of rows
+    none of which carries the filter's field (so nothing shows the filter was applied).
 
     FreshBooks silently ignores filters it does not honour and then answers with *every* row;
     every row of a list answer is checked against each server filter whose field it carries,
     and the first contradiction raises this before any row of that page is used (so before a
-    batch plans or writes anything).  ``filter`` is the API filter's name, ``parameter`` the
-    query pair sent (``search[statusid]=1``), ``row_id`` the id of a row that contradicts it.
+    batch plans or writes anything).  A page on which no row carries the field raises it too,
+    unless the queryset has ``allow_unverified()``.  ``filter`` is the API filter's name,
+    ``parameter`` the query pair sent (``search[statusid]=1``), ``row_id`` the id of a row that
+    contradicts it.
     """
 
     def __init__(

@@ -139,6 +139,28 @@ def test_a_list_without_a_page_count_is_read_until_a_short_page() -> None:
 
 
 @pytest.mark.parametrize(
+    "read",
+    [list, lambda qs: qs[30], lambda qs: qs.last(), lambda qs: list(qs.iterator())],
+    ids=["list", "index", "last", "iterator"],
+)
+@pytest.mark.parametrize("counts", [{"pages": 3, "total": 60}, {"pages": None, "total": 60}])
+def test_a_short_page_its_answer_says_is_not_the_last_is_a_typed_error(
+    read: Callable[[Any], Any], counts: dict[str, Any]
+) -> None:
+    # a server that pages by 25 where 100 was asked: reading on would skip 35 rows silently
+    rows = [{"id": i} for i in range(1, 26)]
+    client = client_for(listing(invoices=rows, per_page=25, **counts))
+    with pytest.raises(MalformedResponseError, match="smaller size than asked"):
+        read(Invoice.objects.using(client).filter(customerid=5))
+
+
+def test_a_short_last_page_is_the_end() -> None:
+    rows = [{"id": i} for i in range(1, 26)]
+    client = client_for(listing(invoices=rows, pages=1, total=25))
+    assert len(list(Invoice.objects.using(client))) == 25
+
+
+@pytest.mark.parametrize(
     "content",
     [
         b"[" * 100_000 + b"]" * 100_000,

@@ -46,6 +46,7 @@ import attrs
 from ..errors import (
     FilterNotAppliedError,
     InvalidFilterValue,
+    MalformedResponseError,
     MixedCurrencyError,
     NotFound,
     UncertainWriteError,
@@ -379,12 +380,27 @@ class QuerySet(Generic[M]):
                 f"so a server that ignored it would answer with every {spec.single_key}; "
                 "call .allow_unverified() to send it anyway"
             )
+        path = spec.list_path(client.account_id)
         rows, total, pages = client.request(
             "GET",
-            spec.list_path(client.account_id),
+            path,
             params=the_plan.query.list_params(page, per_page),
             expect=spec.counted_page if need_total else spec.page,
         )
+        if len(rows) < per_page and (
+            (pages is not None and page < pages)
+            or (total is not None and (page - 1) * per_page + len(rows) < total)
+        ):
+            # A short page that its own answer says is not the last: the server pages by a
+            # smaller size than asked (FreshBooks documents 100), so every offset would be off
+            # and a loop that stops at a short page would drop the rest.
+            raise MalformedResponseError(
+                f"{spec.name}: page {page} answered {len(rows)} rows where per_page={per_page} "
+                f"was asked, yet says {pages} pages and {total} rows in all: the server pages by "
+                "a smaller size than asked, so reading on would skip or repeat rows",
+                method="GET",
+                path=path,
+            )
         objs = self._hydrate(rows, client, related=False)
         _verify(the_plan, objs, self._unverified_ok)
         self._prefetch(objs, client)

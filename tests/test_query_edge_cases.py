@@ -1,4 +1,4 @@
-"""Query-layer fixes from the 2026-11 audit, each pinned against the sandbox (request counts too).
+"""Query edge cases, each pinned against the sandbox (request counts too):
 
 * conditions on ``vis_state`` that can match deleted rows (listed only for ``vis_state=1``);
 * index and short-slice reads when the server may ignore a filter;

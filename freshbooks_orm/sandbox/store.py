@@ -551,6 +551,7 @@ class Table:
                             f"{where}.{ro}", raw[ro], message=f"{ro} is read-only.", object_=noun
                         )
             lineid = raw.get("lineid") if put and spec.lineid else None
+            lid: int | None = None
             if lineid is not None:
                 lid = as_int(lineid)
                 if lid is None or lid not in old_lines:
@@ -558,13 +559,14 @@ class Table:
                 if lid in seen:
                     raise invalid("lineid", lineid, message="Duplicate lineid.", object_=noun)
                 seen.add(lid)
-                line = copy.deepcopy(old_lines[lid])
-            else:
-                line = spec.template()
-                if spec.lineid:
-                    line["lineid"] = next(ids)
-                line[spec.backref] = obj["id"]
-                line["unit_cost"] = {"amount": "0.00", "code": code}
+            # A line in a body is the whole line: one that names its lineid keeps that identity,
+            # but every writable key it leaves out takes its default, as on a new line (the
+            # conservative reading of "lines are replaced wholesale"; identity is [?]).
+            line = spec.template()
+            if spec.lineid:
+                line["lineid"] = lid if lid is not None else next(ids)
+            line[spec.backref] = obj["id"]
+            line["unit_cost"] = {"amount": "0.00", "code": code}
             for key, value in raw.items():
                 kind = spec.writable.get(key)
                 if kind is not None:
@@ -572,6 +574,9 @@ class Table:
                     if kind == "str" and value is None:
                         stored = ""
                     line[key] = stored
+            if "expenseid" in spec.writable and line.get("type") == 1 and not line.get("expenseid"):
+                # a rebilled-expense line (type 1) names its expense: required [doc]
+                raise required(f"{where}.expenseid", noun)
             out.append(line)
         return out
 

@@ -589,7 +589,7 @@ def test_create_with_include_lines_and_given_number(
 ) -> None:
     body = {
         "invoice": {
-            "customerid": 42,
+            "customerid": next(iter(fresh.objects("clients"))),
             "create_date": "2024-01-31",
             "currency_code": "CAD",
             "invoice_number": "INV-7",
@@ -707,8 +707,10 @@ def test_put_lines_replace_semantics(fresh: Sandbox, fhttp: requests.Session) ->
     assert len(lines) == 2
     assert lines[0]["lineid"] == kept["lineid"]
     assert lines[0]["qty"] == "7"
-    for key in ("name", "description", "unit_cost", "taxName1", "taxAmount1"):
-        assert lines[0][key] == kept[key]
+    # the line in the body is the whole line: what it omits takes its default, not the old value
+    assert (lines[0]["name"], lines[0]["description"], lines[0]["taxName1"]) == ("", "", "")
+    assert lines[0]["taxAmount1"] == "0" and lines[0]["unit_cost"]["amount"] == "0.00"
+    assert lines[0]["amount"]["amount"] == "0.00"
     assert lines[1]["lineid"] == max(ln["lineid"] for ln in old["lines"]) + 1
     assert lines[1]["name"] == "Brand new"
     stored = fresh.invoices[old["id"]]
@@ -746,6 +748,13 @@ def test_put_unknown_lineid(fresh: Sandbox, fhttp: requests.Session) -> None:
     assert fresh.invoices[old["id"]] == old  # atomic: notes not applied either
 
 
+def _whole_line(line: dict[str, Any]) -> dict[str, Any]:
+    """A stored line as a client sends it back: its lineid and every writable key."""
+    keys = ("lineid", "type", "name", "description", "qty", "unit_cost", "taxName1",
+            "taxAmount1", "taxName2", "taxAmount2")  # fmt: skip
+    return {k: line[k] for k in keys if k in line}
+
+
 @pytest.mark.parametrize("key", ["amount", "updated", "invoiceid", "compounded_tax", "taskno"])
 def test_put_computed_line_keys_are_ignored(
     fresh: Sandbox, fhttp: requests.Session, key: str
@@ -753,7 +762,7 @@ def test_put_computed_line_keys_are_ignored(
     """Only taxNumber1/2 have evidence of a rejection; other read-only line keys (which the
     Node SDK sends back) are ignored, the line keeps its computed values."""
     old = _pick(fresh, lambda i: len(i["lines"]) >= 2)
-    lines = [{"lineid": ln["lineid"]} for ln in old["lines"]]
+    lines = [_whole_line(ln) for ln in old["lines"]]
     lines[1][key] = {"amount": "1.00", "code": "XXX"} if key == "amount" else 77
     r = fhttp.put(
         invoices_url(fresh, old["id"]), json={"invoice": {"po_number": "X", "lines": lines}}

@@ -166,7 +166,8 @@ def test_create_update_delete(sdk: FreshBooksClient, sdk_sb: Sandbox) -> None:
     stored = sdk_sb.invoices[iid]
     assert [ln["name"] for ln in stored["lines"]] == ["paperwork", "TV Ads"]
 
-    lines = [{"lineid": ln["lineid"]} for ln in stored["lines"]][:1]
+    keep = ("lineid", "type", "name", "qty", "unit_cost", "taxAmount1")  # the whole line
+    lines = [{k: ln[k] for k in keep} for ln in stored["lines"]][:1]
     updated = sdk.invoices.update(
         sdk_sb.account_id,
         iid,

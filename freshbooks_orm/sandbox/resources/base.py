@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
-from ..errors import invalid
+from ..errors import StoreError, invalid
 from ..model import CENT, num_str, parse_date, parse_decimal
 
 if TYPE_CHECKING:
@@ -41,6 +41,7 @@ __all__ = [
     "like",
     "money_of",
     "one_of",
+    "require_client",
     "updated_between",
     "vis_state_filter",
 ]
@@ -354,3 +355,18 @@ def today_eastern() -> dt.date:
     from ..model import eastern_now
 
     return eastern_now().date()
+
+
+def require_client(store: Store, customerid: Any, noun: str) -> Obj:
+    """The live client a document's ``customerid`` names.
+
+    An unknown id answers 422 errno 1012 with the envelope FreshBooks' docs give for exactly
+    this case (``field`` ``userid``, ``object`` ``client``, "Client not found."); a deleted
+    client answers 422 errno 1011 ("deleting a client ... blocks new invoices to it" [doc]).
+    """
+    client = store.customers.get(customerid)
+    if client is None:
+        raise StoreError(422, 1012, "userid", "Client not found.", customerid, "client")
+    if client.get("vis_state") == 1:
+        raise StoreError(422, 1011, "customerid", "The client is deleted.", customerid, noun)
+    return client

@@ -26,6 +26,7 @@ from .base import (
     like,
     money_of,
     one_of,
+    require_client,
     updated_between,
     vis_state_filter,
 )
@@ -157,14 +158,13 @@ def _prepare(store: Store, est: Obj, data: Any, creating: bool) -> None:
     if "status" in data and est["status"] not in ESTIMATE_STATUSES:
         raise invalid("status", data["status"], object_="estimate")
     if "customerid" in data:
-        client = store.customers.get(est["customerid"])
-        if client is not None:
-            for key in ("organization", "fname", "lname"):
-                if key not in data:
-                    est[key] = client.get(key) or ""
-            for key in ADDRESS:
-                if key not in data:
-                    est[key] = client.get(f"p_{key}") or ""
+        client = require_client(store, est["customerid"], "estimate")
+        for key in ("organization", "fname", "lname"):
+            if key not in data:
+                est[key] = client.get(key) or ""
+        for key in ADDRESS:
+            if key not in data:
+                est[key] = client.get(f"p_{key}") or ""
 
 
 def recompute_estimate(est: Obj) -> None:

@@ -23,6 +23,7 @@ from .base import (
     field_of,
     money_of,
     one_of,
+    require_client,
     vis_state_filter,
 )
 from .invoices import CLIENT_COPY, new_line
@@ -142,11 +143,10 @@ def recompute_profile(profile: Obj) -> None:
 
 def _prepare(store: Store, profile: Obj, data: Any, creating: bool) -> None:
     if "customerid" in data:
-        client = store.customers.get(profile["customerid"])
-        if client is not None:
-            for ckey, pkey in CLIENT_COPY:
-                if pkey not in data and ckey in client:
-                    profile[pkey] = client[ckey]
+        client = require_client(store, profile["customerid"], "invoice_profile")
+        for ckey, pkey in CLIENT_COPY:
+            if pkey not in data and ckey in client:
+                profile[pkey] = client[ckey]
 
 
 def _compute(store: Store, profile: Obj) -> None:

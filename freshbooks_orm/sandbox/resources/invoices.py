@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
-from ..errors import StoreError
 from ..model import money, parse_date, recompute_lines
 from .base import (
     ADDRESS,
@@ -28,6 +27,7 @@ from .base import (
     like,
     money_of,
     one_of,
+    require_client,
     updated_between,
     vis_state_filter,
 )
@@ -41,6 +41,7 @@ __all__ = [
     "STATUS_BY_V3",
     "V3_STATUSES",
     "StatusInfo",
+    "derive_paid_status",
     "new_invoice",
     "new_line",
     "recompute_invoice",
@@ -288,6 +289,8 @@ def recompute_invoice(inv: Obj) -> None:
     ``outstanding`` = amount - paid (never negative).
     """
     code = inv["currency_code"]
+    for i, line in enumerate(inv["lines"], 1):
+        line["taskno"] = i
     total = recompute_lines(inv["lines"], code)
     paid = money_of("paid")(inv)
     inv["amount"] = money(total, code)
@@ -307,20 +310,53 @@ def _prepare(store: Store, inv: Obj, data: Any, creating: bool) -> None:
     if creating:
         STATUS_BY_V3["draft"].apply(inv, "draft")
     if "customerid" in data:
-        client = store.customers.get(inv["customerid"])
-        if client is not None and client.get("vis_state") == 1:
-            # "deleting a client ... blocks new invoices to it" [doc]; errno 1011 = deleted
-            raise StoreError(
-                422, 1011, "customerid", "The client is deleted.", inv["customerid"], "invoice"
-            )
-        if client is not None:
-            for ckey, ikey in CLIENT_COPY:
-                if ikey not in data and ckey in client:
-                    inv[ikey] = client[ckey]
+        client = require_client(store, inv["customerid"], "invoice")
+        for ckey, ikey in CLIENT_COPY:
+            if ikey not in data and ckey in client:
+                inv[ikey] = client[ckey]
 
 
 def _compute(store: Store, inv: Obj) -> None:
     recompute_invoice(inv)
+    derive_paid_status(store, inv)
+
+
+def _latest_payment_date(store: Store, invoice_id: Any) -> str | None:
+    payments = store.tables["payments"]
+    dates = [
+        payments.rows[pid]["date"]
+        for pid in payments.ids_where("invoiceid", invoice_id)
+        if payments.rows[pid].get("vis_state") != 1 and payments.rows[pid].get("date")
+    ]
+    return max(dates, default=None)
+
+
+def derive_paid_status(store: Store, inv: Obj, last_date: str | None = None) -> None:
+    """Re-derive the payment keys of a recomputed invoice from ``paid`` vs ``amount``.
+
+    Fully paid -> v3 ``paid`` (status 4; an auto-paid invoice stays auto-paid; ``date_paid``
+    = the latest active payment's date); partly paid -> ``partial`` (status 8, no
+    ``date_paid``); nothing paid -> an invoice that was paid or partial goes back to ``sent``
+    (status 2), an unpaid one keeps its draft/sent/viewed/disputed... status.  Runs on every
+    recompute, so editing the lines of a paid invoice re-opens it, and lowering a partial
+    invoice's total to what was paid settles it.
+    """
+    paid = money_of("paid")(inv)
+    total = money_of("amount")(inv)
+    if paid <= 0:
+        if inv["payment_status"] != "unpaid":
+            STATUS_BY_V3["sent"].apply(inv, "sent")
+        inv["date_paid"] = None
+    elif paid >= total:
+        if not _paid(inv):
+            STATUS_BY_V3["paid"].apply(inv, "paid")
+        if last_date is None:
+            last_date = _latest_payment_date(store, inv["id"])
+        inv["date_paid"] = last_date or inv.get("date_paid")
+    else:
+        if inv["payment_status"] != "partial":  # deposit-partial/-paid stay as they are
+            STATUS_BY_V3["partial"].apply(inv, "partial")
+        inv["date_paid"] = None
 
 
 def _states(store: Store, inv: Obj, trap: Mapping[str, Any]) -> None:
@@ -414,18 +450,7 @@ def refresh_paid(store: Store, invoice_id: Any) -> None:
     inv["paid"] = money(paid, inv["currency_code"])
     inv["lines"] = [dict(ln) for ln in old["lines"]]
     recompute_invoice(inv)
-    total = money_of("amount")(inv)
-    if paid <= 0:
-        if old["payment_status"] != "unpaid":
-            STATUS_BY_V3["sent"].apply(inv, "sent")
-        inv["date_paid"] = None
-    elif paid >= total:
-        if not _paid(old):
-            STATUS_BY_V3["paid"].apply(inv, "paid")
-        inv["date_paid"] = last_date
-    else:
-        STATUS_BY_V3["partial"].apply(inv, "partial")
-        inv["date_paid"] = None
+    derive_paid_status(store, inv, last_date)
     invoices.touch(inv, old["updated"])
     invoices.put(inv)
 

@@ -92,9 +92,9 @@ def _parse_bool(value: str) -> bool | None:
 def parse_includes(
     pairs: Iterable[tuple[str, str]], resource: Resource | None = None
 ) -> frozenset[str]:
-    """Known ``include[]`` values (unknown ones are ignored, as the server does)."""
+    """Known ``include[]`` values (unknown ones, and a bare ``include=``, are ignored)."""
     known = (resource or REGISTRY["invoices"]).includes
-    return frozenset(v for k, v in pairs if k in ("include[]", "include") and v in known)
+    return frozenset(v for k, v in pairs if k == "include[]" and v in known)
 
 
 def _filter_value(name: str, flt: Filter, raw: list[str], noun: str) -> Any:
@@ -124,7 +124,8 @@ def _filter_value(name: str, flt: Filter, raw: list[str], noun: str) -> Any:
             if dec is None:
                 raise bad(value, f"Invalid number for {name}.")
             return dec
-        b = _parse_bool(value)
+        # The docs give the boolean filters "no input": an empty value means true.
+        b = True if value.strip() == "" else _parse_bool(value)
         if b is None:
             raise bad(value, f"Invalid boolean for {name}.")
         return b
@@ -145,7 +146,9 @@ def parse_list_query(
     (``page=0`` is answered as page 1, as FreshBooks does).  Unknown ``search[...]`` keys,
     unknown sorts and unknown includes are ignored, and so are the filters named in ``ignore``
     (wire filter names, plain or ``<resource>.<name>``), as if the server did not know them.
-    Boolean filters are also read from a bare top-level ``key=...``, as FreshBooks' SDKs send.
+    Boolean filters are also read from a bare top-level ``key=...``, as FreshBooks' SDKs send,
+    and an empty value is true (the docs give them "no input").  "In" filters are read only
+    from the documented ``search[name][]`` form, and includes only from ``include[]``.
     """
     res = resource or REGISTRY["invoices"]
     filters = res.filters
@@ -159,12 +162,16 @@ def parse_list_query(
     sort: tuple[str, bool] | None = None
     for key, value in pairs:
         if key.startswith("search[") and "]" in key:
-            name = key[len("search[") : key.index("]")]
+            end = key.index("]")
+            name, suffix = key[len("search[") : end], key[end + 1 :]
             if not known(name):
                 continue
+            # "In" filters repeat as search[name][]=v (the documented form); any other shape
+            # of the key is one the server does not know, so it is ignored.
             if filters[name].op == "in":
-                raw.setdefault(name, []).append(value)
-            else:
+                if suffix == "[]":
+                    raw.setdefault(name, []).append(value)
+            elif suffix == "":
                 raw[name] = [value]
         elif key in filters and filters[key].kind == "bool":
             if known(key):
@@ -181,7 +188,7 @@ def parse_list_query(
             per_page = min(pp, MAX_PER_PAGE)
         elif key == "sort":
             base, _, direction = value.rpartition("_")
-            if base in res.sorts and direction in ("asc", "desc"):
+            if (base in res.sorts or base in res.store_sorts) and direction in ("asc", "desc"):
                 sort = (base, direction == "desc")
     for name, values in top_bools.items():
         raw.setdefault(name, values)
@@ -292,7 +299,9 @@ class Table:
     def matching_ids(self, filters: tuple[tuple[str, Any], ...], sort: Any) -> list[int]:
         """Ids matching ``filters`` in response order; cached per (query, table version)."""
         flts = self.res.filters
-        cross = any(flts[name].with_store is not None for name, _ in filters)
+        cross = any(flts[name].with_store is not None for name, _ in filters) or (
+            sort is not None and sort[0] in self.res.store_sorts
+        )
         key = (filters, sort, self.store.generation if cross else None)
         cached = self._cache.get(key)
         if cached is not None:
@@ -306,8 +315,13 @@ class Table:
         if sort is None:
             ids = sorted((obj["id"] for obj in objs), reverse=True)
         else:
-            getter = self.res.sorts[sort[0]]
-            rows = sorted(((getter(obj), obj["id"]) for obj in objs), key=_sort_key)
+            by_store = self.res.store_sorts.get(sort[0])
+            if by_store is not None:
+                rows = [(by_store(self.store, obj), obj["id"]) for obj in objs]
+            else:
+                getter = self.res.sorts[sort[0]]
+                rows = [(getter(obj), obj["id"]) for obj in objs]
+            rows.sort(key=_sort_key)
             if sort[1]:
                 rows.reverse()
             ids = [oid for _, oid in rows]

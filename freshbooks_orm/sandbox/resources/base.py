@@ -211,6 +211,8 @@ class Resource:
     filters: Mapping[str, Filter] = field(default_factory=dict)
     includes: frozenset[str] = frozenset()
     sorts: Mapping[str, Getter] = field(default_factory=dict)  #: ``sort=<key>_asc|_desc``
+    #: Sort keys computed from other resources (client balances): ``(store, obj) -> value``.
+    store_sorts: Mapping[str, Callable[[Store, Obj], Any]] = field(default_factory=dict)
     lines: Lines | None = None
     vis_state: bool = True  #: soft delete / archive through ``vis_state``
     http_delete: str | None = None  #: ``"soft"`` (vis_state 1), ``"hard"`` or None (405)

@@ -9,6 +9,7 @@ fixtures).  ``signup_date`` is UTC, ``updated`` US/Eastern.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -98,6 +99,24 @@ SORTS = {
     "updated": field_of("updated"),
     "fullname": lambda c: f"{c.get('fname') or ''} {c.get('lname') or ''}".strip(),
     "primarycontact": field_of("email"),
+}
+
+
+def _balance_sort(balance: str) -> Callable[[Store, Obj], Decimal]:
+    """Documented sort keys on a balance: the sum of its per-currency amounts ([?] how the
+    server orders clients owing in several currencies)."""
+
+    def get(store: Store, client: Obj) -> Decimal:
+        return sum(balances(store, client["id"])[balance].values(), Decimal(0))
+
+    return get
+
+
+#: ``outstanding``, ``overdue`` and ``credit`` are documented sort keys [doc].
+STORE_SORTS = {
+    "outstanding": _balance_sort("outstanding_balance"),
+    "overdue": _balance_sort("overdue_balance"),
+    "credit": _balance_sort("credit_balance"),
 }
 
 
@@ -230,6 +249,7 @@ CLIENTS = Resource(
     filters=FILTERS,
     includes=INCLUDES,
     sorts=SORTS,
+    store_sorts=STORE_SORTS,
     prepare=_prepare,
     decorate=_decorate,
 )

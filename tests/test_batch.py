@@ -778,7 +778,8 @@ def create_during_reads(sb, pages=(2,), times=1):
 
     def list_result(query):
         if query.page in pages and len(created) < times:
-            inv = sb.store.create({"customerid": 1, "create_date": "2024-05-01"})
+            client = min(sb.store.customers)  # a real client: an unknown one is refused
+            inv = sb.store.create({"customerid": client, "create_date": "2024-05-01"})
             created.append(inv["id"])
         return original(query)
 

@@ -467,7 +467,7 @@ class Table:
                 k: v
                 for k, v in data.items()
                 if (res.vis_state and k in ("vis_state", "ext_vis_state"))
-                or (res.states is not None and k.startswith("action_"))
+                or k.startswith("action_")
             }
             if trap:
                 return self.set_state(old, trap), True

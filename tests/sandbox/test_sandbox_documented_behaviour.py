@@ -6,6 +6,7 @@ rebill lines, client balance sorts, "no input" booleans)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -238,3 +239,88 @@ def test_includes_only_from_include_brackets(wsb: Sandbox, http: requests.Sessio
     assert "lines" in result(r)["invoice"]
     bare = result(http.get(url(wsb, "invoices/invoices", iid), params={"include": "lines"}))
     assert "lines" not in bare["invoice"]
+
+
+# --------------------------------------------------------------------------- 5. small ones
+
+
+def test_action_keys_are_a_phase_on_resources_without_states(
+    wsb: Sandbox, http: requests.Session
+) -> None:
+    cid = a_client(wsb)
+    before = wsb.objects("clients")[cid]
+    body = {"client": {"action_email": True, "organization": "Dropped Ltd", "note": "dropped"}}
+    assert http.put(url(wsb, "users/clients", cid), json=body).status_code == 200
+    after = wsb.objects("clients")[cid]
+    assert (after["organization"], after["note"]) == (before["organization"], before["note"])
+
+
+@pytest.mark.parametrize("status", ["sent", "2", 2.5, True, None])
+def test_a_non_number_status_on_create_is_1015(
+    wsb: Sandbox, http: requests.Session, status: Any
+) -> None:
+    before = len(wsb.invoices)
+    body = {"invoice": {"customerid": a_client(wsb), "create_date": "2024-01-01", "status": status}}
+    r = http.post(url(wsb, "invoices/invoices"), json=body)
+    assert r.status_code == 422
+    err = error_of(r)
+    assert (err["errno"], err["field"], err["object"]) == (1015, "status", "invoice")
+    assert err["message"] == "The field 'status' must be a number."
+    assert len(wsb.invoices) == before
+
+
+def test_a_number_status_on_create_is_kept_and_create_only_keys_ignored_on_put(
+    wsb: Sandbox, http: requests.Session
+) -> None:
+    inv = new_invoice(wsb, http, status=2, estimateid=7, parent=9, ownerid=3, sentid=4)
+    assert (inv["status"], inv["v3_status"], inv["display_status"]) == (2, "sent", "sent")
+    assert (inv["estimateid"], inv["parent"], inv["ownerid"], inv["sentid"]) == (7, 9, 3, 4)
+    assert (
+        http.post(  # an unknown status code is an invalid value
+            url(wsb, "invoices/invoices"),
+            json={
+                "invoice": {"customerid": a_client(wsb), "create_date": "2024-01-01", "status": 9}
+            },
+        ).status_code
+        == 422
+    )
+    body = {
+        "invoice": {"notes": "n", "status": 1, "estimateid": 8, "parent": 0, "ownerid": 1,
+                    "sentid": 1, "basecampid": 5}
+    }  # fmt: skip
+    now = result(http.put(url(wsb, "invoices/invoices", inv["id"]), json=body))["invoice"]
+    assert now["notes"] == "n"
+    assert (now["status"], now["estimateid"], now["parent"], now["ownerid"]) == (2, 7, 9, 3)
+    assert (now["sentid"], now["basecampid"]) == (4, 0)
+
+
+@pytest.mark.parametrize(("sort", "balance"), [
+    ("outstanding", "outstanding_balance"),
+    ("overdue", "overdue_balance"),
+    ("credit", "credit_balance"),
+])  # fmt: skip
+def test_documented_client_balance_sorts(
+    wsb: Sandbox, http: requests.Session, sort: str, balance: str
+) -> None:
+    def owed(client: Obj) -> Decimal:
+        return sum((Decimal(b["amount"]["amount"]) for b in client.get(balance) or ()), Decimal(0))
+
+    params = [("sort", f"{sort}_desc"), ("include[]", balance), ("per_page", "100")]
+    rows = result(http.get(url(wsb, "users/clients"), params=params))["clients"]
+    values = [owed(c) for c in rows]
+    assert values == sorted(values, reverse=True) and len(set(values)) > 1
+    params[0] = ("sort", f"{sort}_asc")
+    rows = result(http.get(url(wsb, "users/clients"), params=params))["clients"]
+    assert [owed(c) for c in rows] == sorted(values)
+
+
+@pytest.mark.parametrize("key", ["search[has_draft]", "has_draft"])
+def test_no_input_boolean_filters_take_an_empty_value_as_true(
+    wsb: Sandbox, http: requests.Session, key: str
+) -> None:
+    def total(params: list[tuple[str, str]]) -> int:
+        return int(result(http.get(url(wsb, "users/clients"), params=params))["total"])
+
+    empty = total([(key, "")])
+    assert 0 < empty == total([(key, "true")]) < total([])
+    assert empty + total([(key, "false")]) == total([])

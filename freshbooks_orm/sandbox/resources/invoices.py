@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
+from ..errors import StoreError, invalid
 from ..model import money, parse_date, recompute_lines
 from .base import (
     ADDRESS,
@@ -306,9 +307,35 @@ def recompute_invoice(inv: Obj) -> None:
         inv["due_date"] = (create + dt.timedelta(days=int(offset))).isoformat()
 
 
+#: The seed doc's "Writable on Create" keys a client may send: set on POST, ignored on PUT (as
+#: the sandbox treats read-only keys without evidence of a refusal; see ``forbidden``).
+CREATE_ONLY: frozenset[str] = frozenset(
+    {"ownerid", "estimateid", "basecampid", "sentid", "status", "parent"}
+)
+
+#: Invoice status code -> its v3 status (the seed doc's status table).
+V3_BY_STATUS: dict[int, str] = {
+    0: "disputed", 1: "draft", 2: "sent", 3: "viewed", 4: "paid", 5: "autopaid", 6: "retry",
+    7: "failed", 8: "partial",
+}  # fmt: skip
+
+
+def _create_status(value: Any) -> str:
+    """The v3 status for a ``status`` given on create: a number of the status table
+    (a non-number answers 422 errno 1015 as the live API does; an unknown code errno 1004)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise StoreError(
+            422, 1015, "status", "The field 'status' must be a number.", value, "invoice"
+        )
+    if value not in V3_BY_STATUS:
+        raise invalid("status", value, object_="invoice")
+    return V3_BY_STATUS[value]
+
+
 def _prepare(store: Store, inv: Obj, data: Any, creating: bool) -> None:
     if creating:
-        STATUS_BY_V3["draft"].apply(inv, "draft")
+        v3 = _create_status(data["status"]) if "status" in data else "draft"
+        STATUS_BY_V3[v3].apply(inv, v3)
     if "customerid" in data:
         client = require_client(store, inv["customerid"], "invoice")
         for ckey, ikey in CLIENT_COPY:
@@ -465,6 +492,7 @@ INVOICES = Resource(
     template=new_invoice,
     first_id=1_000_001,
     fields=FIELDS,
+    create_only=CREATE_ONLY,
     required=("customerid", "create_date"),
     # due_date is computed (create_date + due_offset_days); writing it gave 403 errno 1038 [live]
     forbidden=frozenset({"due_date"}),

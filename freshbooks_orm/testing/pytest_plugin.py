@@ -19,9 +19,10 @@ Fixtures:
     the command line does (``freshbooks_orm.cli.auth.make_client``: ``FRESHBOOKS_ACCESS_TOKEN``,
     else the token file of ``freshbooks-orm login``) and never refreshes a token it has nowhere
     to save: only the login's token file is refreshed (and the new pair saved there); an
-    environment token that expires fails the test, saying to log in and record again.  Cassettes recorded with
-    ``freshbooks_vcr_config`` file every request under ``https://api.freshbooks.com`` and
-    account ``ACCOUNT_ID``, so they replay whatever host and account they were recorded with.
+    environment token that expires fails the test, saying to log in and record again.
+    Cassettes recorded with ``freshbooks_vcr_config`` file every request under
+    ``https://api.freshbooks.com`` and account ``ACCOUNT_ID``, so they replay whatever host and
+    account they were recorded with.
 ``freshbooks_vcr_config``
     Cassette settings that scrub tokens, secrets and account ids (see ``freshbooks_orm.testing``);
     return it from your ``vcr_config`` fixture when you use pytest-recording.

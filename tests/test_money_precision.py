@@ -77,7 +77,7 @@ def test_the_wire_limit_stays_where_values_go_to_freshbooks() -> None:
     with pytest.raises(InvalidFieldValue, match=r"InvoiceLine.unit_cost: .*quantize"):
         InvoiceLine(name="x", unit_cost=third)
     line = InvoiceLine(name="x", unit_cost=Money("1", "USD"))
-    with pytest.raises(InvalidFieldValue, match="more than 10 decimal places|10 decimal"):
+    with pytest.raises(InvalidFieldValue, match="10 decimal places"):
         line.unit_cost = third
     assert line.unit_cost == Money("1", "USD")  # unchanged
     line.unit_cost = third.quantize()

@@ -489,7 +489,7 @@ _SECRET_PATTERNS = (
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
     re.compile(
         r"(?i)(\b(?:access_token|refresh_token|client_secret)[\"']?\s*[:=]\s*[\"']?)"
-        r"[^\"'&\s,}]+"
+        r"[A-Za-z0-9._~+/=-][^\"'&\s,}]*"  # a value starts as a token does (not "(or ...")
     ),
 )
 

@@ -7,6 +7,10 @@ from typing import Any
 import pytest
 
 from freshbooks_orm.batch import BatchInterrupted, BatchResult
+from freshbooks_orm.http.transport import RetryPolicy
+
+#: retries with waits too short to slow a test down
+FAST = RetryPolicy(backoff=0.001, max_retry_after=0.05)
 
 
 def interrupted_update(queryset: Any, after: int, **kwargs: Any) -> BatchResult:

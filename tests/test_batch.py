@@ -20,7 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from batch_helpers import interrupted_update
+from batch_helpers import FAST, interrupted_update
 
 from freshbooks_orm import Invoice, InvoiceLine, JournalError, Money, ReadOnlyFieldError
 from freshbooks_orm.batch import (
@@ -38,19 +38,11 @@ from freshbooks_orm.cli import main
 from freshbooks_orm.http.transport import RetryPolicy
 from freshbooks_orm.sandbox import Sandbox
 
-FAST = RetryPolicy(backoff=0.001, max_retry_after=0.05)
-
 
 @pytest.fixture
 def sb():
     with Sandbox(invoices=120, seed=5) as sandbox:
         yield sandbox
-
-
-@pytest.fixture
-def journal(tmp_path):
-    with Journal(tmp_path / "journal.sqlite3") as j:
-        yield j
 
 
 def client_of(sandbox):

@@ -6,27 +6,19 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+from batch_helpers import FAST
 
 from freshbooks_orm import Invoice
 from freshbooks_orm.batch import resume, undo
-from freshbooks_orm.batch.journal import Journal
 from freshbooks_orm.errors import ServerError
 from freshbooks_orm.http.transport import RetryPolicy
 from freshbooks_orm.sandbox import Sandbox
-
-FAST = RetryPolicy(backoff=0.001, max_retry_after=0.05)
 
 
 @pytest.fixture
 def sb():
     with Sandbox(invoices=12, seed=5) as sandbox:
         yield sandbox
-
-
-@pytest.fixture
-def journal(tmp_path):
-    with Journal(tmp_path / "journal.sqlite3") as j:
-        yield j
 
 
 def visible(sandbox):

@@ -195,6 +195,20 @@ def test_redact() -> None:
     assert redact('{"access_token": "t0k"}') == '{"access_token": "***"}'
     assert redact("client_secret=zz&x=1") == "client_secret=***&x=1"
     assert redact("nothing here", ["", None]) == "nothing here"
+    # prose naming a key is not a secret: the first message a new user meets stays readable
+    prose = "pass access_token= (or set FRESHBOOKS_ACCESS_TOKEN), or refresh_token: (see docs)"
+    assert redact(prose) == prose
+    assert redact("refresh_token= abc.DEF-123") == "refresh_token= ***"
+
+
+def test_the_missing_credentials_message_reads_whole(monkeypatch) -> None:
+    from freshbooks_orm import Client, ConfigurationError
+
+    for name in ("FRESHBOOKS_ACCESS_TOKEN", "FRESHBOOKS_REFRESH_TOKEN", "FRESHBOOKS_CLIENT_ID"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ConfigurationError) as info:
+        Client(account_id="zDmNq")
+    assert "pass access_token= (or set FRESHBOOKS_ACCESS_TOKEN)" in str(info.value)
 
 
 def test_body_snippet_is_short_and_one_line() -> None:

@@ -15,12 +15,6 @@ from freshbooks_orm import JournalError, RunInUseError, UnknownRunError
 from freshbooks_orm.batch.journal import Journal, current_host, default_journal_path
 
 
-@pytest.fixture
-def journal(tmp_path: Path):
-    with Journal(tmp_path / "j.sqlite3") as j:
-        yield j
-
-
 def make_run(j: Journal, n: int = 3, **kw) -> str:
     items = [
         {

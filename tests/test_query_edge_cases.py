@@ -551,3 +551,18 @@ def test_a_year_that_is_not_a_whole_number_is_refused(objects, sb, value):
     with pytest.raises(InvalidFilterValue):
         objects.filter(create_date__year=value)
     assert sb.requests == []
+
+
+@pytest.mark.parametrize("terms", [2, 3, 5])
+def test_an_or_of_equalities_on_one_field_is_its_in_filter_however_many(objects, sb, terms):
+    # Q(a) | Q(b) | Q(c) nests as (a | b) | c; flattened, it is still one "in" filter
+    ids = sorted({row["customerid"] for row in sb.invoices.values()})[:terms]
+    q = Q(customerid=ids[0])
+    for cid in ids[1:]:
+        q = q | Q(customerid=cid)
+    got = sorted(inv.id for inv in objects.filter(q))
+    assert len(sb.requests) == 1
+    sent = [v for k, v in sb.requests[0].query if k == "search[customerids][]"]
+    assert sorted(map(int, sent)) == ids
+    assert got == sorted(i for i, row in sb.invoices.items()
+                         if row["customerid"] in ids and row["vis_state"] != 1)  # fmt: skip

@@ -387,7 +387,14 @@ def _bindable(node: Node) -> list[str]:
 
 
 def _or_of(nodes: list[Node]) -> Node:
-    live = [n for n in nodes if not isinstance(n, Nothing)]
+    # flat, as Django's where-tree is: Q(a) | Q(b) | Q(c) nests (a | b) | c, and an OR of
+    # equalities on one field is only recognised (sent as its "in" filter) when flat
+    live: list[Node] = []
+    for n in nodes:
+        if isinstance(n, Or):
+            live.extend(n.children)
+        elif not isinstance(n, Nothing):
+            live.append(n)
     if not live:
         return Nothing()
     if any(isinstance(n, And) and not n.children for n in live):

@@ -10,7 +10,12 @@ anywhere:
   URL: the bearer tokens and OAuth values seen during the recording, the ``secrets=`` you pass,
   the ``FRESHBOOKS_ACCESS_TOKEN``/``REFRESH_TOKEN``/``CLIENT_SECRET`` variables and the
   credentials every ``Client`` registers (``freshbooks_orm.errors.known_secrets()``).  So a token
-  that a proxy or server echoes in an error message does not reach the YAML either.
+  that a proxy or server echoes in an error message does not reach the YAML either.  The OAuth
+  parameters ``code``, ``access_token``, ``refresh_token``, ``client_secret``, ``id_token`` and
+  ``password`` are redacted by name in every request URI and ``Location``-like header (a
+  redirect back from the authorization page carries the code; ``state`` is kept), and with
+  vcrpy's ``before_save_interaction`` hook the whole cassette is scrubbed again as it is
+  written, so a secret learnt from a later interaction is out of the earlier ones too.
 * **Any host, any account.**  Account ids in paths and bodies become ``ACCOUNT_ID``, and the
   scheme, host and port of FreshBooks requests become ``https://api.freshbooks.com``.  vcrpy
   applies the same rewriting to each request before matching it at replay time, so a cassette
@@ -39,6 +44,7 @@ credentials from the environment when recording, placeholders when replaying.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import re
@@ -107,6 +113,13 @@ _TOKEN_REQUEST_PLACEHOLDERS = {
     "client_id": CLIENT_ID_PLACEHOLDER,
     "redirect_uri": REDIRECT_URI_PLACEHOLDER,
 }
+#: Query parameters redacted by name in every request URI and in ``Location``-like response
+#: headers (a redirect back from FreshBooks' authorization page carries the one-time ``code``;
+#: an implicit grant puts ``access_token`` in the fragment).  ``state`` is kept: it is a
+#: one-use anti-forgery value, worthless without the code, and a test may check it.
+QUERY_SECRET_KEYS = FORM_SECRET_KEYS
+#: Headers whose value is a URL whose query is redacted by name.
+_URL_HEADERS = frozenset({"location", "content-location", "referer", "refresh"})
 _ACCOUNT_IN_PATH = re.compile(r"(/accounting/account/)([^/?#]+)")
 _BEARER = re.compile(r"(?i)^\s*bearer\s+(\S+)")
 #: Paths that are FreshBooks API requests wherever they were sent (their host is normalised).
@@ -181,6 +194,25 @@ class Scrubber:
             if secret in text:
                 text = text.replace(secret, REDACTED)
         return normalise_path(text)
+
+    def scrub_url(self, url: str) -> str:
+        """``url`` with the values of OAuth secret parameters (``code``, ``access_token``,
+        ``refresh_token``, ``client_secret``, ...) in its query and fragment made ``REDACTED``
+        (and remembered, so an echo of one elsewhere is replaced too), then every known secret
+        replaced."""
+        parts = urlsplit(url)
+        pieces = []
+        for piece in (parts.query, parts.fragment):
+            pairs = parse_qsl(piece, keep_blank_values=True)
+            if any(k in QUERY_SECRET_KEYS for k, _ in pairs):
+                self.learn(*(v for k, v in pairs if k in QUERY_SECRET_KEYS))
+                piece = urlencode(
+                    [(k, REDACTED if k in QUERY_SECRET_KEYS else v) for k, v in pairs]
+                )
+            pieces.append(piece)
+        if pieces != [parts.query, parts.fragment]:
+            url = urlunsplit((parts.scheme, parts.netloc, parts.path, *pieces))
+        return self.scrub_text(url)
 
     def _form_value(self, key: str, value: str, token_request: bool) -> str:
         if key in FORM_SECRET_KEYS:
@@ -263,30 +295,43 @@ class Scrubber:
                 headers[name] = f"Bearer {REDACTED}"
             elif lowered in ("cookie", "set-cookie"):
                 del headers[name]
+        uri = self.scrub_url(normalise_uri(request.uri, self.api_urls))  # learns a code first
         request.body = self.scrub_body(request.body)
         for name in list(headers):
             value = headers[name]
             if isinstance(value, str):
-                headers[name] = self.scrub_text(value)
-        request.uri = self.scrub_text(normalise_uri(request.uri, self.api_urls))
+                scrub = self.scrub_url if name.lower() in _URL_HEADERS else self.scrub_text
+                headers[name] = scrub(value)
+        request.uri = self.scrub_text(uri)
         return request
 
     def scrub_response(self, response: dict[str, Any]) -> dict[str, Any]:
         """vcrpy ``before_record_response``: secrets and account ids out of bodies and headers."""
+        headers = response.get("headers") or {}
+        for name in list(headers):  # a redirect's code is learnt before the body is scrubbed
+            if name.lower() in _URL_HEADERS:
+                headers[name] = self._scrub_values(headers[name], self.scrub_url)
         body = response.get("body") or {}
         if body.get("string"):
             body["string"] = self.scrub_body(body["string"])
-        headers = response.get("headers") or {}
         for name in list(headers):
             if name.lower() in ("set-cookie", "authorization"):
                 headers[name] = [REDACTED]
-                continue
-            values = headers[name]
-            if isinstance(values, list):
-                headers[name] = [self.scrub_text(v) if isinstance(v, str) else v for v in values]
-            elif isinstance(values, str):
-                headers[name] = self.scrub_text(values)
+            else:
+                headers[name] = self._scrub_values(headers[name], self.scrub_text)
         return response
+
+    @staticmethod
+    def _scrub_values(values: Any, scrub: Any) -> Any:
+        if isinstance(values, list):
+            return [scrub(v) if isinstance(v, str) else v for v in values]
+        return scrub(values) if isinstance(values, str) else values
+
+    def scrub_interaction(self, request: Any, response: dict[str, Any]) -> tuple[Any, Any]:
+        """vcrpy ``before_save_interaction``: scrub each interaction again as the cassette is
+        written, so a secret first seen in a later interaction (a code that came back in a
+        redirect, a token a later response echoed) is out of the earlier ones too."""
+        return self.scrub_request(request), self.scrub_response(response)
 
 
 _default = Scrubber()
@@ -333,6 +378,15 @@ def replay_client(**overrides: Any) -> Client:
     return Client(**options)
 
 
+def _vcr_saves_through_hooks() -> bool:
+    """Whether the installed vcrpy has the ``before_save_interaction`` hook (vcrpy 9)."""
+    try:
+        import vcr
+    except ImportError:
+        return True  # the settings are for a vcrpy yet to be installed: assume a current one
+    return "before_save_interaction" in inspect.signature(vcr.VCR).parameters
+
+
 def vcr_config(
     *, secrets: Iterable[str | None] = (), api_urls: Iterable[str] = (), **overrides: Any
 ) -> dict[str, Any]:
@@ -350,5 +404,7 @@ def vcr_config(
         "decode_compressed_response": True,
         "match_on": ["method", "scheme", "host", "port", "path", "query", "body"],
     }
+    if _vcr_saves_through_hooks():
+        config["before_save_interaction"] = scrubber.scrub_interaction
     config.update(overrides)
     return config

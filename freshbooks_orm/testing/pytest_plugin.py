@@ -11,24 +11,31 @@ Fixtures:
     client, or FreshBooks' own SDK, talks to the sandbox too.
 ``freshbooks_cassette_client``
     A ``Client`` for a cassette test (pytest-recording's ``@pytest.mark.vcr``), made the default.
-    When recording (``--record-mode`` other than ``none``) it is built from the real
-    credentials in the environment (``FRESHBOOKS_ACCESS_TOKEN``, ``FRESHBOOKS_ACCOUNT_ID``,
-    ``FRESHBOOKS_API_URL``, ...); when replaying it uses placeholders and exports them as the
-    ``FRESHBOOKS_*`` variables (the real ones are hidden), so the test needs no variable and no
-    network, and code that builds its own client replays too.  Cassettes recorded with
-    ``freshbooks_vcr_config`` file every request under ``https://api.freshbooks.com`` and
-    account ``ACCOUNT_ID``, so they replay whatever host and account they were recorded with.
+    It replays whenever vcrpy only replays the test's cassette (record mode ``none``, or
+    ``once`` with the cassette on disk; the mode is the marker's, else ``vcr_config``'s, else
+    ``--record-mode``): then it uses placeholders and exports them as the ``FRESHBOOKS_*``
+    variables (the real ones are hidden), so the test needs no variable and no network, and code
+    that builds its own client replays too.  When recording, it finds the real credentials as
+    the command line does (``freshbooks_orm.cli.auth.make_client``: ``FRESHBOOKS_ACCESS_TOKEN``,
+    else the token file of ``freshbooks-orm login``) and never refreshes a token it has nowhere
+    to save: only the login's token file is refreshed (and the new pair saved there); an
+    environment token that expires fails the test, saying to log in and record again.
+    Cassettes recorded with ``freshbooks_vcr_config`` file every request under
+    ``https://api.freshbooks.com`` and account ``ACCOUNT_ID``, so they replay whatever host and
+    account they were recorded with.
 ``freshbooks_vcr_config``
     Cassette settings that scrub tokens, secrets and account ids (see ``freshbooks_orm.testing``);
     return it from your ``vcr_config`` fixture when you use pytest-recording.
 
-Every fixture above points ``$FRESHBOOKS_ORM_JOURNAL`` (the batch journal) and
+Every fixture above, and every cassette test (marked ``vcr``, or using ``freshbooks_vcr_config``
+through your ``vcr_config``), points ``$FRESHBOOKS_ORM_JOURNAL`` (the batch journal) and
 ``$FRESHBOOKS_ORM_TOKENS`` (the command line's token store) at files in a temporary directory for
 the test, so tests never write to the user's real journal or token file.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -54,25 +61,12 @@ def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
     vcr.register_matcher("freshbooks_path", freshbooks_path_matcher)
 
 
-def _isolate_user_files(
-    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
-) -> None:
-    """The journal and the token store in a temporary directory, for this test."""
-    folder = tmp_path_factory.mktemp("freshbooks-orm-user-files")
-    monkeypatch.setenv("FRESHBOOKS_ORM_JOURNAL", str(folder / "journal.sqlite3"))
-    monkeypatch.setenv("FRESHBOOKS_ORM_TOKENS", str(folder / "tokens.json"))
-
-
 @pytest.fixture
-def freshbooks_sandbox(
-    request: pytest.FixtureRequest,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Sandbox]:
+def freshbooks_sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
     """A fresh embedded sandbox, stopped after the test (journal and tokens in a temp dir)."""
     from ..sandbox import Sandbox
 
-    _isolate_user_files(monkeypatch, tmp_path_factory)
+    _isolate_user_files(request)
 
     marker = request.node.get_closest_marker("freshbooks_sandbox")
     options: dict[str, Any] = {"invoices": 30, "seed": 1}
@@ -110,51 +104,107 @@ _CREDENTIAL_VARIABLES = (
     "FRESHBOOKS_REDIRECT_URI",
     "FRESHBOOKS_REFRESH_TOKEN",
 )
+#: The user's own files, each pointed at a temporary directory for every cassette test.
+_USER_FILE_VARIABLES = ("FRESHBOOKS_ORM_JOURNAL", "FRESHBOOKS_ORM_TOKENS")
+#: What those variables were before a test isolated them (the recording client needs the
+#: user's real token file: that is where the login, and a refreshed token, are kept).
+_USER_FILES = pytest.StashKey[dict[str, "str | None"]]()
 
 
-def _record_mode(request: pytest.FixtureRequest) -> str:
-    """pytest-recording's record mode for this test (``none`` without pytest-recording)."""
-    mode: Any = None
+def _isolate_user_files(request: pytest.FixtureRequest) -> None:
+    """The journal and the token store in a temporary directory, for this test (once)."""
+    stash = request.node.stash
+    if _USER_FILES in stash:
+        return
+    stash[_USER_FILES] = {name: os.environ.get(name) for name in _USER_FILE_VARIABLES}
+    monkeypatch: pytest.MonkeyPatch = request.getfixturevalue("monkeypatch")
+    folder = request.getfixturevalue("tmp_path_factory").mktemp("freshbooks-orm-user-files")
+    monkeypatch.setenv("FRESHBOOKS_ORM_JOURNAL", str(folder / "journal.sqlite3"))
+    monkeypatch.setenv("FRESHBOOKS_ORM_TOKENS", str(folder / "tokens.json"))
+
+
+def _uses_cassettes(request: pytest.FixtureRequest) -> bool:
+    return request.node.get_closest_marker("vcr") is not None or any(
+        name in request.fixturenames
+        for name in ("freshbooks_vcr_config", "freshbooks_cassette_client")
+    )
+
+
+@pytest.fixture(autouse=True)
+def _freshbooks_isolate_cassette_tests(request: pytest.FixtureRequest) -> None:
+    """A cassette test (``@pytest.mark.vcr``, or one using ``freshbooks_vcr_config`` or
+    ``freshbooks_cassette_client``) gets the journal and the token file in a temp dir."""
+    if _uses_cassettes(request):
+        _isolate_user_files(request)
+
+
+def _replaying(request: pytest.FixtureRequest) -> bool:
+    """Whether this test's cassette only replays, decided as vcrpy decides it.
+
+    pytest-recording's ``vcr`` fixture is the test's cassette, built with its record mode (the
+    ``vcr`` marker's, else ``vcr_config``'s, else ``--record-mode``, else ``none``); vcrpy
+    refuses to record when that mode is ``none``, or ``once`` and the cassette was on disk
+    (``Cassette.write_protected``).  A test with no cassette (no ``vcr`` marker, or plain vcrpy
+    used inside the test) replays unless ``--disable-recording`` sends it to the network.
+    """
     try:
-        mode = request.config.getoption("--record-mode")
-    except ValueError:  # pytest-recording is not installed
-        return "none"
-    if mode is None:
-        marker = request.node.get_closest_marker("vcr")
-        if marker is not None:
-            mode = marker.kwargs.get("record_mode")
-    if mode is None and "vcr_config" in request.fixturenames:
-        mode = request.getfixturevalue("vcr_config").get("record_mode")
-    return str(getattr(mode, "value", mode) or "none").lower()
+        cassette = request.getfixturevalue("vcr")
+    except pytest.FixtureLookupError:  # pytest-recording is not installed
+        return True
+    if cassette is not None:
+        return bool(cassette.write_protected)
+    return not request.config.getoption("--disable-recording", default=False)
+
+
+def _recording_client() -> Client:
+    """The user's client for recording, found as the command line finds it, and never one that
+    would refresh a token it has nowhere to save (a refresh token works once)."""
+    from ..cli.auth import make_client
+    from ..errors import ConfigurationError
+
+    try:
+        client = make_client()
+    except ConfigurationError as exc:
+        pytest.fail(
+            f"recording a cassette needs real credentials: {exc}. The plugin finds them as the "
+            "command line does: FRESHBOOKS_ACCESS_TOKEN (and FRESHBOOKS_ACCOUNT_ID unless the "
+            "login has one business; FRESHBOOKS_API_URL for another API root), else the token "
+            "file of 'freshbooks-orm login'",
+            pytrace=False,
+        )
+    if client.tokens.store is None and client.tokens.can_refresh:
+        client.tokens.forbid_refresh(
+            "refusing to refresh the access token while recording a cassette: "
+            "freshbooks_cassette_client has nowhere to save the new refresh token, and "
+            "FreshBooks refresh tokens work once (your FRESHBOOKS_REFRESH_TOKEN would be dead "
+            "after this run). Log in with 'freshbooks-orm login' (the plugin then records with "
+            "that token file and saves each refresh there), or export a fresh "
+            "FRESHBOOKS_ACCESS_TOKEN, then record again"
+        )
+    return client
 
 
 @pytest.fixture
-def freshbooks_cassette_client(
-    request: pytest.FixtureRequest,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Client]:
+def freshbooks_cassette_client(request: pytest.FixtureRequest) -> Iterator[Client]:
     """Real credentials when recording, placeholders when replaying; made the default client."""
-    from ..errors import ConfigurationError
-    from ..http.transport import Client, configure
+    from ..http.transport import configure
 
-    _isolate_user_files(monkeypatch, tmp_path_factory)
-    if _record_mode(request) == "none":
+    monkeypatch: pytest.MonkeyPatch = request.getfixturevalue("monkeypatch")
+    _isolate_user_files(request)
+    if _replaying(request):
         for name in _CREDENTIAL_VARIABLES:
             monkeypatch.delenv(name, raising=False)
         for name, value in REPLAY_VARIABLES.items():
             monkeypatch.setenv(name, value)
         client = replay_client()
     else:
-        try:
-            client = Client()
-        except ConfigurationError as exc:
-            pytest.fail(
-                f"recording a cassette needs real credentials in the environment "
-                f"(FRESHBOOKS_ACCESS_TOKEN, and FRESHBOOKS_ACCOUNT_ID unless the login has one "
-                f"business; FRESHBOOKS_API_URL for another API root): {exc}",
-                pytrace=False,
-            )
+        with monkeypatch.context() as user:  # the user's own token file, not the test's
+            for name, value in request.node.stash[_USER_FILES].items():
+                if value is None:
+                    user.delenv(name, raising=False)
+                else:
+                    user.setenv(name, value)
+            client = _recording_client()
     configure(client)
     try:
         yield client

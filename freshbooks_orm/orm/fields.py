@@ -248,7 +248,27 @@ class NestedType(ValueType[NestedList]):
         return self.list_cls(value)
 
     def to_wire(self, value: NestedList | None) -> Any:
-        return None if value is None else [item.to_nested_payload() for item in value]
+        """The items as new items (no ids): only the object holding a list knows which items
+        are its own (``Model.to_payload``)."""
+        return None if value is None else self.items_to_wire(value, ())
+
+    def items_to_wire(self, items: Iterable[Model], own: Iterable[Model]) -> list[Any]:
+        """``items`` as a wire list: an item of ``own`` (by identity) keeps its id, the first
+        time it appears; any other item (a copy, another parent's item, the same item again)
+        goes without its id, so the server creates it rather than rewriting the item of that
+        id -- ids (``lineid``) are unique within one parent only."""
+        meta = self.item_model._meta
+        pk_wire = meta.fields[meta.pk].wire
+        own_ids = {id(item) for item in own}
+        out = []
+        for item in items:
+            payload = item.to_nested_payload()
+            if id(item) in own_ids:
+                own_ids.discard(id(item))
+            else:
+                payload.pop(pk_wire, None)
+            out.append(payload)
+        return out
 
 
 def nested(

@@ -302,21 +302,29 @@ class _LazyNested(_Lazy):
         return items
 
 
+def _snapshot_parts(snapshot: Any) -> tuple[Any, Any]:
+    """A snapshot's (items as loaded, their wire dicts)."""
+    if len(snapshot) == 2 and type(snapshot[0]) is tuple:  # (items, wire dicts): 0.2 previews
+        return snapshot[0], snapshot[1]
+    # (item 1, ..., item n, wire dict 1, ..., wire dict n): one tuple, as loaded
+    count = len(snapshot) // 2
+    return snapshot[:count], snapshot[count:]
+
+
 def _nested_changed(items: list[Model], snapshot: Any) -> bool:
-    """Whether a nested list differs from its snapshot: an item added, removed, reordered or
-    replaced by one with other values, or changed in place."""
+    """Whether a nested list differs from its snapshot: an item added, removed, reordered,
+    replaced (even by a copy with the same values: a copy is sent as a new item, see
+    ``Model.to_payload``), or changed in place."""
     if isinstance(snapshot, list):  # the item states themselves (a pickle of version 0.1)
         return [item._state() for item in items] != snapshot
-    if len(snapshot) == 2 and type(snapshot[0]) is tuple:  # (items, wire dicts): 0.2 previews
-        loaded, raws = snapshot
-    else:  # (item 1, ..., item n, wire dict 1, ..., wire dict n): one tuple, as loaded
-        count = len(snapshot) // 2
-        loaded, raws = snapshot[:count], snapshot[count:]
+    loaded, raws = _snapshot_parts(snapshot)
     if len(items) != len(loaded):
         return True
     for item, was, raw in zip(items, loaded, raws, strict=True):
+        if item is not was:
+            return True
         d = item.__dict__
-        if item is was and d["_raw"] is raw and not d.get("_touched") and not item._meta.nested:
+        if d["_raw"] is raw and not d.get("_touched") and not item._meta.nested:
             continue  # never assigned since loaded: its values are the loaded ones
         if item._state() != type(was).from_wire(raw)._state():
             return True
@@ -339,7 +347,7 @@ def _on_setattr(instance: Model, attribute: attrs.Attribute[Any], value: Any) ->
         raise ReadOnlyFieldError(
             f"{cls_name}.{spec.name} can only be set when creating; this {cls_name} is saved"
         )
-    if value is not None:
+    if value is not None or spec.is_nested:  # a nested list is never None (null deletes all)
         value = coerce_field(spec.type, f"{cls_name}.{spec.name}", value)
     d = instance.__dict__
     d["_touched"] = d.get("_touched", frozenset()) | {spec.name}
@@ -446,15 +454,20 @@ class Model:
         """The primary key (``id`` for most resources; ``_meta.pk`` names the attribute)."""
         return getattr(self, self._meta.pk)
 
+    # A resource's objects are equal when they are the same object on the server (same class
+    # and id).  A sub-object (an invoice line) is equal only to itself: its id (``lineid``) is
+    # unique within its parent only, so lines of two invoices may share one.
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Model) or type(other) is not type(self):
             return NotImplemented
-        if self.pk is None or other.pk is None:
+        if self._meta.resource is None or self.pk is None or other.pk is None:
             return self is other
         return bool(self.pk == other.pk)
 
     def __hash__(self) -> int:
-        return hash((type(self), self.pk)) if self.pk is not None else id(self)
+        if self._meta.resource is None or self.pk is None:
+            return id(self)
+        return hash((type(self), self.pk))
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{name}={self._shown(name)}" for name in self._meta.repr_fields)
@@ -514,8 +527,44 @@ class Model:
         return parse_field(self, name, spec.type.parse, self.__dict__["_raw"].get(spec.wire))
 
     def _state(self) -> tuple[Any, ...]:
-        """The values that decide whether this object, as an item of a nested list, changed."""
-        return (self.pk, *[getattr(self, name) for name in self._meta.sendable_names])
+        """The values that decide whether this object, as an item of a nested list, changed
+        (its own nested lists as their items' states: items compare by identity)."""
+        nested = self._meta.nested
+        values = [getattr(self, name) for name in self._meta.sendable_names]
+        if nested:
+            values = [
+                tuple(item._state() for item in value)
+                if name in nested and value is not None
+                else value
+                for name, value in zip(self._meta.sendable_names, values, strict=True)
+            ]
+        return (self.pk, *values)
+
+    def _original_differs(self, name: str, value: Any) -> bool:
+        """Whether ``value`` differs from what the server sent for ``name``; a value the server
+        sent that cannot be read differs from any (so assigning a good value replaces it)."""
+        try:
+            return bool(value != self._original(name))
+        except FieldValueError:
+            return True
+
+    def _own_items(self, name: str) -> list[Model]:
+        """The items of the nested list ``name`` that are this object's own on the server:
+        those loaded with it (by identity), each once.  A new object has none."""
+        d = self.__dict__
+        snapshot = d.get("_snapshots", {}).get(name)
+        if self.pk is None or snapshot is None:
+            return []
+        if not isinstance(snapshot, list):
+            return list(_snapshot_parts(snapshot)[0])
+        # a pickle of version 0.1 kept the items' states only (the id first): by id, once each
+        ids = {state[0] for state in snapshot if state and state[0] is not None}
+        own = []
+        for item in d.get(name, ()):
+            if item.pk in ids:
+                ids.discard(item.pk)
+                own.append(item)
+        return own
 
     # --- dirty tracking --------------------------------------------------------------------------
 
@@ -534,7 +583,7 @@ class Model:
         dirty = {
             name
             for name in d.get("_touched", ())
-            if name not in nested and d[name] != self._original(name)
+            if name not in nested and self._original_differs(name, d[name])
         }
         snapshots = d.get("_snapshots", {})
         for name in nested:
@@ -550,12 +599,22 @@ class Model:
         return bool(self.dirty_fields)
 
     def to_payload(self, names: Iterable[str] | None = None) -> dict[str, Any]:
-        """The wire dict ``save()`` would send: the dirty fields, or ``names``."""
+        """The wire dict ``save()`` would send: the dirty fields, or ``names``.
+
+        A nested list goes whole.  Its items loaded with this object keep their ids (each
+        once); any other item -- a copy, another object's item, the same item a second time,
+        every item of a new object -- is sent without its id, as a new item.
+        """
         out: dict[str, Any] = {}
         fields = self._meta.fields
         for name in self.dirty_fields if names is None else names:
             spec = fields[name]
-            out[spec.wire] = spec.type.to_wire(getattr(self, name))
+            value = getattr(self, name)
+            if spec.is_nested and value is not None:
+                nested_type = cast(NestedType, spec.type)
+                out[spec.wire] = nested_type.items_to_wire(value, self._own_items(name))
+            else:
+                out[spec.wire] = spec.type.to_wire(value)
         travels_alone = self._meta.lifecycle.travels_alone
         leaked = sorted(k for k in out if travels_alone(k))
         if leaked:  # pragma: no cover - STATE fields cannot be assigned; a defensive last line

@@ -864,12 +864,16 @@ class QuerySet(Generic[M]):
         handled as in ``get_or_create``.  Updating sends one PUT with only what changed.
         """
         objects = self._objects_qs()
+        values = _resolved(defaults)
+        probe = self.model()
+        for name, value in values.items():  # a bad value raises before any request
+            setattr(probe, name, value)
         try:
             obj = objects.get(**lookup)
         except self.model.DoesNotExist:
-            chosen = create_defaults if create_defaults is not None else defaults
+            chosen = create_defaults if create_defaults is not None else values
             return objects._create_for(lookup, chosen), True
-        for name, value in _resolved(defaults).items():
+        for name, value in values.items():
             setattr(obj, name, value)
         obj.save(using=self._client)
         return obj, False

@@ -31,6 +31,8 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
+from ..errors import MixedCurrencyError
+
 __all__ = [
     "BOOL",
     "CURRENCY",
@@ -330,8 +332,13 @@ class Money:
     """An amount of one currency. Amounts are ``Decimal``, never float.
 
     Money adds, subtracts, negates, compares and takes ``abs()`` within one currency (mixing
-    currencies raises ``ValueError`` naming both), multiplies and divides by a number, and
-    ``sum()`` works (``0 + Money`` is the Money).
+    currencies raises ``MixedCurrencyError``, a ``ValueError``, naming both), multiplies and
+    divides by a number, and ``sum()`` works (``0 + Money`` is the Money).
+
+    Arithmetic keeps every digit ``Decimal`` gives (``Money("10.00", "USD") / 3`` is
+    ``3.333...`` to 28 digits); round with ``quantize()``.  The wire's limit of
+    ``MAX_DECIMAL_PLACES`` places applies where a value goes to FreshBooks: assigning such a
+    Money to a field raises ``InvalidFieldValue`` (round it first).
 
     >>> Money("800.00", "USD")
     Money(amount=Decimal('800.00'), code='USD')
@@ -351,14 +358,14 @@ class Money:
 
     def _same_code(self, other: Money, verb: str) -> None:
         if other.code != self.code:
-            raise ValueError(
+            raise MixedCurrencyError(
                 f"cannot {verb} Money in different currencies: {self.code!r} and {other.code!r}"
             )
 
     def __add__(self, other: object) -> Money:
         if isinstance(other, Money):
             self._same_code(other, "add")
-            return Money(self.amount + other.amount, self.code)
+            return _result(self.amount + other.amount, self.code)
         if _is_zero(other):  # sum() starts from 0
             return self
         return NotImplemented
@@ -368,7 +375,7 @@ class Money:
     def __sub__(self, other: object) -> Money:
         if isinstance(other, Money):
             self._same_code(other, "subtract")
-            return Money(self.amount - other.amount, self.code)
+            return _result(self.amount - other.amount, self.code)
         if _is_zero(other):
             return self
         return NotImplemented
@@ -379,19 +386,19 @@ class Money:
         return NotImplemented
 
     def __neg__(self) -> Money:
-        return Money(-self.amount, self.code)
+        return _result(-self.amount, self.code)
 
     def __pos__(self) -> Money:
         return self
 
     def __abs__(self) -> Money:
-        return Money(abs(self.amount), self.code)
+        return _result(abs(self.amount), self.code)
 
     def __mul__(self, other: object) -> Money:
         factor = _factor(other)
         if factor is None:
             return NotImplemented
-        return Money(self.amount * factor, self.code)
+        return _result(self.amount * factor, self.code)
 
     __rmul__ = __mul__
 
@@ -403,7 +410,7 @@ class Money:
         divisor = _factor(other)
         if divisor is None:
             return NotImplemented
-        return Money(self.amount / divisor, self.code)
+        return _result(self.amount / divisor, self.code)
 
     def _compare(self, other: object) -> Decimal | None:
         if not isinstance(other, Money):
@@ -427,6 +434,16 @@ class Money:
         amount = self._compare(other)
         return NotImplemented if amount is None else self.amount >= amount
 
+    def quantize(self, exp: Decimal | str = "0.01", rounding: str | None = None) -> Money:
+        """This amount rounded to the places of ``exp`` (cents by default), as
+        ``Decimal.quantize`` rounds (``rounding``: ``decimal.ROUND_HALF_UP`` etc.; default the
+        decimal context's, half-even).
+
+        >>> (Money("10.00", "USD") / 3).quantize()
+        Money(amount=Decimal('3.33'), code='USD')
+        """
+        return _result(self.amount.quantize(Decimal(exp), rounding=rounding), self.code)
+
     def to_wire(self) -> dict[str, str]:
         amount = self.amount
         # FreshBooks writes money with at least two places ("5000.00"); keep extra precision.
@@ -441,6 +458,15 @@ _set_amount = Money.__dict__["amount"].__set__
 _set_code = Money.__dict__["code"].__set__
 
 
+def _result(amount: Decimal, code: str) -> Money:
+    """The Money an arithmetic operation gives: every digit kept (no wire limit on places or
+    magnitude here; ``coerce`` checks them when the value is assigned to a field)."""
+    money: Money = _new(Money)
+    _set_amount(money, amount)
+    _set_code(money, code)
+    return money
+
+
 _DATE_FROM_ISO = dt.date.fromisoformat
 _DATETIME_FROM_ISO = dt.datetime.fromisoformat
 _AS_EASTERN = methodcaller("replace", tzinfo=EASTERN)
@@ -452,10 +478,19 @@ def _is_zero(value: object) -> bool:
 
 
 def _factor(value: object) -> Decimal | None:
-    """A multiplier or divisor for Money: an int, Decimal or float (not a bool), else None."""
+    """A multiplier or divisor for Money: an int, Decimal or float (not a bool), else None.
+
+    Any finite number, with every digit it has: the wire's limits are not the factor's."""
     if isinstance(value, bool) or not isinstance(value, (int, Decimal, float)):
         return None
-    return to_decimal(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"not a finite number: {value!r}")
+        return Decimal(repr(value))
+    number = Decimal(value)
+    if not number.is_finite():
+        raise ValueError(f"not a finite number: {_clip(value)}")
+    return number
 
 
 class ValueType(Generic[T]):
@@ -757,6 +792,14 @@ class _Money(ValueType[Money]):
 
     def coerce(self, value: Any) -> Money:
         if isinstance(value, Money):
+            # arithmetic keeps every digit (``Money / 3``): what goes on the wire must fit
+            try:
+                to_decimal(value.amount)
+            except ValueError:
+                raise ValueError(
+                    f"{value} does not fit the wire (at most {MAX_DECIMAL_PLACES} decimal places, "
+                    "less than 10**13): round it first, e.g. with .quantize()"
+                ) from None
             return value
         if isinstance(value, Mapping) and "amount" in value and "code" in value:
             return Money(value["amount"], value["code"])

@@ -4,7 +4,9 @@ Each resource's line class adds its own read-only back-reference (``estimateid``
 ``creditid``, ``profileid``).  Read-only keys the server adds on read (``amount``, ``taskno``,
 ``compounded_tax``, ``taxNumber1/2``) are never sent back: FreshBooks has refused
 ``taxNumber1/2`` in a PUT since 2023.  ``lineid`` is sent back when the server gave one (the
-PHP and Java SDKs do); estimate lines in recorded answers carry none.
+PHP and Java SDKs do) and the line is one its parent loaded (a copy or another document's line
+goes as a new line: ids are unique within one document only); estimate lines in recorded
+answers carry none.
 """
 
 from __future__ import annotations

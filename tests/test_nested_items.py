@@ -269,3 +269,32 @@ def test_assigning_over_an_unreadable_server_value_saves_it(
     method, _path, _params, body = client.calls[-1]
     assert (method, body) == ("PUT", {"invoice": {field: wire}})
     assert not inv.is_dirty and getattr(inv, field) == inv._original(field)
+
+
+def _saved_invoice() -> Invoice:
+    lines = [
+        {
+            "lineid": n,
+            "name": f"line {n}",
+            "qty": "1",
+            "unit_cost": {"amount": "5.00", "code": "USD"},
+        }
+        for n in (1, 2)
+    ]
+    return Invoice.from_wire({"id": 9, "customerid": 1, "lines": lines})
+
+
+@pytest.mark.parametrize("form", ["two-tuple", "states"])
+def test_older_snapshot_forms_keep_own_lineids_once(form: str) -> None:
+    inv = _saved_invoice()
+    items = tuple(inv.lines)
+    if form == "two-tuple":  # 0.2 previews: (items, wire dicts)
+        snapshot: Any = (items, tuple(i.__dict__["_raw"] for i in items))
+    else:  # 0.1: the items' states, the id first
+        snapshot = [item._state() for item in items]
+    inv.__dict__["_snapshots"]["lines"] = snapshot
+    twin = pickle.loads(pickle.dumps(inv))
+    assert not twin.is_dirty
+    twin.lines.append(twin.lines[0])
+    twin.lines.append(_saved_invoice().lines[1] if form == "two-tuple" else InvoiceLine(name="x"))
+    assert sent_lineids(twin) == [1, 2, None, None]

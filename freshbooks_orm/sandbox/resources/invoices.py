@@ -2,7 +2,11 @@
 
 Delete: HTTP DELETE (as FreshBooks' Python, PHP and Java SDKs send it) and PUT ``vis_state`` 1
 (as the Node SDK does); both are soft.  Payments recompute ``paid``, ``outstanding``,
-``payment_status``, ``v3_status``, ``status`` and ``date_paid`` (see :func:`refresh_paid`).
+``payment_status``, ``v3_status``, ``status`` and ``date_paid`` (see :func:`refresh_paid`), and
+so does every write that changes the amount (see :func:`derive_paid_status`).  ``customerid``
+must name a live client (422 errno 1012 / 1011).  ``discount_value`` is stored but does not
+change ``amount`` or ``discount_total``: the evidence gives no formula (the seed doc calls it a
+"decimal-string amount", the resources notes a percent, the sign of ``discount_total`` is [?]).
 """
 
 from __future__ import annotations

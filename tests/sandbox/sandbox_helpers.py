@@ -35,3 +35,23 @@ def list_all(
         if page >= result["pages"]:
             return out
         page += 1
+
+
+def url(sb: Sandbox, path: str, oid: int | str | None = None) -> str:
+    """The sandbox URL of an accounting ``path`` (``"invoices/invoices"``), or of one object."""
+    base = f"{sb.url}/accounting/account/{sb.account_id}/{path}"
+    return base if oid is None else f"{base}/{oid}"
+
+
+def result(r: requests.Response) -> Any:
+    """The ``result`` of a 200 answer."""
+    assert r.status_code == 200, r.text
+    return r.json()["response"]["result"]
+
+
+def error_of(r: requests.Response) -> dict[str, Any]:
+    """The one error of an error answer, checked to have the documented keys."""
+    errors = r.json()["response"]["errors"]
+    assert isinstance(errors, list) and len(errors) == 1
+    assert set(errors[0]) == {"errno", "field", "message", "object", "value"}
+    return dict(errors[0])

@@ -11,26 +11,11 @@ from typing import Any
 
 import pytest
 import requests
-from sandbox_helpers import authed_session
+from sandbox_helpers import authed_session, error_of, result, url
 
 from freshbooks_orm.sandbox import Sandbox
 
 Obj = dict[str, Any]
-
-
-def url(sb: Sandbox, path: str, oid: int | str | None = None) -> str:
-    base = f"{sb.url}/accounting/account/{sb.account_id}/{path}"
-    return base if oid is None else f"{base}/{oid}"
-
-
-def result(r: requests.Response) -> Any:
-    assert r.status_code == 200, r.text
-    return r.json()["response"]["result"]
-
-
-def error_of(r: requests.Response) -> Obj:
-    (err,) = r.json()["response"]["errors"]
-    return dict(err)
 
 
 def status_keys(inv: Obj) -> tuple[Any, ...]:

@@ -8,30 +8,13 @@ from typing import Any
 
 import pytest
 import requests
-from sandbox_helpers import authed_session
+from sandbox_helpers import authed_session, error_of, result, url
 
 from freshbooks_orm.sandbox import Sandbox
 from freshbooks_orm.sandbox.resources import REGISTRY
 from freshbooks_orm.sandbox.server import ROUTES
 
 Obj = dict[str, Any]
-
-
-def url(sb: Sandbox, path: str, oid: int | str | None = None) -> str:
-    base = f"{sb.url}/accounting/account/{sb.account_id}/{path}"
-    return base if oid is None else f"{base}/{oid}"
-
-
-def result(r: requests.Response) -> Any:
-    assert r.status_code == 200, r.text
-    return r.json()["response"]["result"]
-
-
-def error_of(r: requests.Response) -> Obj:
-    errors = r.json()["response"]["errors"]
-    assert isinstance(errors, list) and len(errors) == 1
-    assert set(errors[0]) == {"errno", "field", "message", "object", "value"}
-    return dict(errors[0])
 
 
 def list_all(s: requests.Session, sb: Sandbox, path: str, params: Any = ()) -> list[Obj]:

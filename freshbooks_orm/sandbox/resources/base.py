@@ -359,6 +359,17 @@ def today_eastern() -> dt.date:
     return eastern_now().date()
 
 
+def copy_client_details(doc: Obj, client: Obj, data: Any) -> None:
+    """Fill a document's name and address from its client, where the write does not give
+    them (FreshBooks copies them at creation [?])."""
+    for key in ("organization", "fname", "lname"):
+        if key not in data:
+            doc[key] = client.get(key) or ""
+    for key in ADDRESS:
+        if key not in data:
+            doc[key] = client.get(f"p_{key}") or ""
+
+
 def require_client(store: Store, customerid: Any, noun: str) -> Obj:
     """The live client a document's ``customerid`` names.
 

@@ -23,6 +23,7 @@ from .base import (
     Obj,
     Resource,
     between,
+    copy_client_details,
     eq,
     field_of,
     money_of,
@@ -123,12 +124,7 @@ def _prepare(store: Store, note: Obj, data: Any, creating: bool) -> None:
             raise StoreError(
                 422, 1012, "clientid", "Client not found.", note["clientid"], "credit_note"
             )
-        for key in ("organization", "fname", "lname"):
-            if key not in data:
-                note[key] = client.get(key) or ""
-        for key in ADDRESS:
-            if key not in data:
-                note[key] = client.get(f"p_{key}") or ""
+        copy_client_details(note, client, data)
     if creating and not note["create_date"]:
         from .base import today_eastern
 

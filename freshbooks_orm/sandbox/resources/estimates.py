@@ -21,6 +21,7 @@ from .base import (
     Obj,
     Resource,
     between,
+    copy_client_details,
     eq,
     field_of,
     like,
@@ -158,13 +159,7 @@ def _prepare(store: Store, est: Obj, data: Any, creating: bool) -> None:
     if "status" in data and est["status"] not in ESTIMATE_STATUSES:
         raise invalid("status", data["status"], object_="estimate")
     if "customerid" in data:
-        client = require_client(store, est["customerid"], "estimate")
-        for key in ("organization", "fname", "lname"):
-            if key not in data:
-                est[key] = client.get(key) or ""
-        for key in ADDRESS:
-            if key not in data:
-                est[key] = client.get(f"p_{key}") or ""
+        copy_client_details(est, require_client(store, est["customerid"], "estimate"), data)
 
 
 def recompute_estimate(est: Obj) -> None:
